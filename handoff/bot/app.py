@@ -1,0 +1,105 @@
+"""The Bolt app factory: nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from sqlalchemy.engine import Engine
+
+from handoff.bot import commands, home, start
+from handoff.bot.dispatch import Dispatcher
+from handoff.bot.ids import check_unique
+from handoff.bot.services import Clock, Services, utc_now
+from handoff.messages import blocks
+from handoff.messages.i18n import catalog, text
+from handoff.settings import Settings
+from handoff.storage.db import make_engine, migrate
+from handoff.storage.events import first_time
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Handoff:
+    """One running instance: the Bolt app, its services and its dispatcher."""
+
+    app: App
+    services: Services
+    dispatcher: Dispatcher
+
+
+def make_client(settings: Settings) -> WebClient:
+    """A WebClient for SLACK_API_URL that waits out 429s (Retry-After) before giving up."""
+    client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def build(
+    settings: Settings,
+    *,
+    client: WebClient | None = None,
+    engine: Engine | None = None,
+    clock: Clock = utc_now,
+    executor: Executor | None = None,
+    worker: str = "handoff",
+    run_migrations: bool = True,
+) -> Handoff:
+    """Wire settings, database, Slack client and listeners into a Handoff instance."""
+    check_unique()
+    engine = engine or make_engine(settings.database_url)
+    if run_migrations:
+        migrate(engine)
+    client = client or make_client(settings)
+    services = Services(settings=settings, engine=engine, clock=clock, worker=worker)
+    kwargs: dict[str, Any] = {}
+    if executor is not None:
+        kwargs["listener_executor"] = executor
+    app = App(
+        client=client,
+        signing_secret=settings.signing_secret,
+        token_verification_enabled=False,
+        ignoring_self_events_enabled=True,
+        **kwargs,
+    )
+    dispatcher = Dispatcher(services, client)
+
+    @app.middleware
+    def skip_event_retries(body: dict, next: Any) -> BoltResponse | None:  # noqa: A002
+        """An Events API delivery we already handled (Slack retries) is acknowledged, not redone."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not first_time(engine, event_id=event_id, now=services.clock()):
+            log.info("skipping event %s: already handled", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @app.error
+    def on_error(error: Exception, body: dict, logger: logging.Logger) -> BoltResponse | None:
+        """One line with context in the log; a friendly word to the user, never a traceback."""
+        user = (body.get("user") or {}).get("id") or body.get("user_id")
+        logger.exception("listener failed for user %s (%s): %s", user, body.get("type"), error)
+        if body.get("type") == "view_submission":
+            return BoltResponse(status=200, body="")
+        if body.get("command"):
+            lang = services.lang_for(user) if user else settings.lang
+            return BoltResponse(
+                status=200,
+                body=blocks.json_ephemeral(text(catalog(lang).error_generic())),
+                headers={"content-type": "application/json"},
+            )
+        return None
+
+    for module in (commands, start, home):
+        module.register(app, services, dispatcher)
+    return Handoff(app=app, services=services, dispatcher=dispatcher)
+
+
+def create_app(settings: Settings, client: WebClient | None = None, **kwargs: Any) -> App:
+    """The Bolt app alone (see build for the whole instance)."""
+    return build(settings, client=client, **kwargs).app

@@ -1,0 +1,70 @@
+"""The `handoff` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from handoff.settings import ConfigError, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = argparse.ArgumentParser(prog="handoff", description="Account handoffs in Slack.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p_serve = sub.add_parser("serve", help="serve Slack requests (HTTP, or Socket Mode)")
+    p_serve.add_argument("--socket", action="store_true", help="use Socket Mode")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    p_demo = sub.add_parser("demo", help="run one whole handoff against a built-in Slack emulator")
+    p_demo.add_argument("--json", action="store_true", help="print the Web API calls as JSON lines")
+    p_demo.add_argument(
+        "--kind",
+        default="rep_to_rep",
+        choices=["sales_to_cs", "sales_to_am", "rep_to_rep", "team_to_team"],
+    )
+    p_demo.add_argument("--unplanned", action="store_true", help="an unplanned departure")
+    p_demo.add_argument("--lang", default="en", choices=["en", "de"])
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.INFO if args.cmd == "serve" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.cmd == "demo":
+            from handoff.demo import run_demo
+
+            return run_demo(
+                kind=args.kind,
+                planned=not args.unplanned,
+                lang=args.lang,
+                as_json=args.json,
+                out=sys.stdout,
+            )
+        settings = Settings.from_env()
+        if args.cmd == "migrate":
+            from handoff.storage.db import make_engine, migrate
+
+            migrate(make_engine(settings.database_url))
+            print("database schema is up to date")
+            return 0
+        if args.cmd == "serve":
+            settings.require("bot_token", "signing_secret", *(["app_token"] if args.socket else []))
+            from handoff.bot.app import build
+            from handoff.bot.server import serve
+
+            serve(build(settings), port=settings.port, socket_mode=args.socket)
+            return 0
+    except ConfigError as exc:
+        print(f"handoff: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # one clear line, never a traceback, for start-up failures
+        logging.getLogger("handoff").debug("start-up failed", exc_info=True)
+        print(f"handoff: {args.cmd} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The dispatcher: claims due outbox rows and sends them, exactly once."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handoff.bot.services import Services
+from handoff.messages import blocks
+from handoff.messages.i18n import lang_of
+from handoff.storage import outbox, repo
+from handoff.storage.db import session
+from handoff.storage.models import Outbox, Transition
+
+log = logging.getLogger(__name__)
+
+PERMANENT = frozenset(
+    {
+        "user_not_found",
+        "users_not_found",
+        "account_inactive",
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "user_disabled",
+        "cannot_dm_bot",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+    }
+)
+METADATA_TYPE = "handoff_message"
+
+
+class Dispatcher:
+    """Sends what the outbox holds; one instance per process, any number of processes."""
+
+    def __init__(self, services: Services, client: WebClient) -> None:
+        self.services = services
+        self.client = client
+
+    def tick(self, *, limit: int = 200, transition_id: int | None = None) -> int:
+        """Claim and send due rows until none is left; returns how many were sent."""
+        sent = 0
+        while True:
+            now = self.services.clock()
+            with session(self.services.engine) as s:
+                rows = outbox.claim(
+                    s,
+                    now=now,
+                    worker=self.services.worker,
+                    limit=limit,
+                    transition_id=transition_id,
+                )
+                s.commit()
+            if not rows:
+                return sent
+            for row in rows:
+                sent += self.send(row)
+
+    def send(self, row: Outbox) -> int:
+        """Send one claimed row and record the outcome; never raises for Slack faults."""
+        now = self.services.clock()
+        engine = self.services.engine
+        try:
+            if row.status == "recovering":
+                found = self._already_posted(row)
+                if found:
+                    with session(engine) as s:
+                        outbox.mark_sent(s, row_id=row.id, now=now, channel=found[0], ts=found[1])
+                        s.commit()
+                    log.info("outbox %s was already posted before a restart", row.key)
+                    return 0
+            args = self.render(row)
+            if args is None:
+                with session(engine) as s:
+                    outbox.mark_failed(s, row_id=row.id, error="nothing to send")
+                    s.commit()
+                return 0
+            resp = self.client.chat_postMessage(
+                channel=row.recipient,
+                metadata={"event_type": METADATA_TYPE, "event_payload": {"key": row.key}},
+                unfurl_links=False,
+                unfurl_media=False,
+                **args,
+            )
+            with session(engine) as s:
+                outbox.mark_sent(
+                    s,
+                    row_id=row.id,
+                    now=self.services.clock(),
+                    channel=resp.get("channel"),
+                    ts=resp.get("ts"),
+                )
+                s.commit()
+            return 1
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            if error in PERMANENT:
+                self._failed(row, error)
+            else:
+                self._retry(row, error)
+        except OSError as exc:  # connection refused, reset, timeout
+            self._retry(row, f"connection: {exc}")
+        except Exception as exc:  # a bug in rendering must not stop the dispatcher
+            log.exception("outbox %s could not be rendered", row.key)
+            self._failed(row, f"internal: {type(exc).__name__}")
+        return 0
+
+    def _retry(self, row: Outbox, error: str) -> None:
+        with session(self.services.engine) as s:
+            at = outbox.mark_retry(
+                s, row_id=row.id, attempts=row.attempts, now=self.services.clock(), error=error
+            )
+            s.commit()
+        log.warning("outbox %s: %s; next try at %s", row.key, error, at.isoformat())
+
+    def _failed(self, row: Outbox, error: str) -> None:
+        now = self.services.clock()
+        with session(self.services.engine) as s:
+            outbox.mark_failed(s, row_id=row.id, error=error)
+            t = s.get(Transition, row.transition_id) if row.transition_id else None
+            if t is not None and row.recipient != t.manager and row.kind != "delivery_failed":
+                outbox.enqueue(
+                    s,
+                    messages=[
+                        outbox.Message(
+                            key=f"{row.key}:failed",
+                            recipient=t.manager,
+                            kind="delivery_failed",
+                            due_at=now,
+                            transition_id=t.id,
+                            milestone=row.milestone,
+                            payload={"recipient": row.recipient, "error": error, "of": row.kind},
+                        )
+                    ],
+                )
+            s.commit()
+        log.error("outbox %s failed permanently: %s", row.key, error)
+
+    def _already_posted(self, row: Outbox) -> tuple[str, str] | None:
+        """After a crash mid-send: look in the DM for a message carrying this row's key."""
+        channel = self.client.conversations_open(users=row.recipient)["channel"]["id"]
+        oldest = (row.due_at - timedelta(minutes=1)).timestamp()
+        resp = self.client.conversations_history(
+            channel=channel, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True
+        )
+        for m in resp.get("messages", []):
+            meta = m.get("metadata") or {}
+            if (
+                meta.get("event_type") == METADATA_TYPE
+                and (meta.get("event_payload") or {}).get("key") == row.key
+            ):
+                return channel, m.get("ts")
+        return None
+
+    def render(self, row: Outbox) -> dict[str, Any] | None:
+        """The chat.postMessage arguments of a row, in the recipient's language."""
+        payload = json.loads(row.payload or "{}")
+        with session(self.services.engine) as s:
+            t = s.get(Transition, row.transition_id) if row.transition_id else None
+            if t is None:
+                return None
+            tasks = repo.tasks(s, transition_id=t.id)
+            person = repo.people(s, user_ids=[row.recipient]).get(row.recipient)
+        lang = lang_of(
+            chosen=person.lang if person else "",
+            locale=person.locale if person else "",
+            default=self.services.settings.lang,
+        )
+        if row.kind == "welcome":
+            return blocks.welcome(t, tasks, payload["role"], lang)
+        if row.kind == "delivery_failed":
+            return blocks.delivery_failed(t, payload, lang)
+        log.error("outbox %s has unknown kind %s", row.key, row.kind)
+        return None

@@ -1,0 +1,58 @@
+"""Turning Slack payloads into typed values."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from handoff.flows.start import StartRequest
+
+
+def _element(values: dict[str, Any], block: str) -> dict[str, Any]:
+    inner = values.get(block) or {}
+    return next(iter(inner.values()), {}) if inner else {}
+
+
+def _text(values: dict[str, Any], block: str) -> str:
+    return (_element(values, block).get("value") or "").strip()
+
+
+def _option(values: dict[str, Any], block: str) -> str | None:
+    opt = _element(values, block).get("selected_option") or {}
+    return opt.get("value")
+
+
+def _date(values: dict[str, Any], block: str) -> date | None:
+    raw = _element(values, block).get("selected_date")
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def start_request(view: dict[str, Any]) -> StartRequest:
+    """The start modal's state as a StartRequest (server-side; Slack's checks are not trusted)."""
+    v = view.get("state", {}).get("values", {})
+    channel = _element(v, "digest_channel")
+    checked = _element(v, "strategic").get("selected_options") or []
+    return StartRequest(
+        account=_text(v, "account"),
+        departing_owner=_element(v, "departing_owner").get("selected_user"),
+        new_owner=_element(v, "new_owner").get("selected_user"),
+        manager=_element(v, "manager").get("selected_user"),
+        kind=_option(v, "kind"),
+        planned=(_option(v, "planned") or "planned") == "planned",
+        handoff_date=_date(v, "handoff_date"),
+        digest_channel=channel.get("selected_conversation") or channel.get("selected_channel"),
+        strategic=any(o.get("value") == "strategic" for o in checked),
+        reason=_text(v, "reason"),
+        notes=_text(v, "notes"),
+    )
+
+
+def subcommand(text: str) -> tuple[str, str]:
+    """'/handoff status Acme Corp' → ('status', 'Acme Corp')."""
+    parts = (text or "").strip().split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0].lower(), (parts[1].strip() if len(parts) > 1 else "")

@@ -1,0 +1,61 @@
+"""Loading what a person may see and rendering it; shared by commands, App Home and start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handoff.bot.services import Services
+from handoff.messages import blocks
+from handoff.messages.i18n import catalog, fmt_date, text
+from handoff.storage import repo
+from handoff.storage.db import session
+
+LIST_LIMIT = 40
+
+
+def _open_items(services: Services, user_id: str, lang: str) -> tuple[list, int]:
+    """The user's open transitions with their next milestone text, and how many there are."""
+    c = catalog(lang)
+    with session(services.engine) as s:
+        ts = repo.open_transitions_for(s, user_id=user_id, limit=LIST_LIMIT)
+        total = len(ts)
+        if total == LIST_LIMIT:
+            total = repo.count_open_transitions_for(s, user_id=user_id)
+        nxt = repo.next_milestones(s, transition_ids=[t.id for t in ts])
+    items = []
+    for t in ts:
+        key_due = nxt.get(t.id)
+        label = None
+        if key_due:
+            label = (
+                f"{text(c.milestone_title(key_due[0], t.planned))}, {fmt_date(key_due[1], lang)}"
+            )
+        items.append((t, label))
+    return items, total
+
+
+def list_for(services: Services, user_id: str, lang: str) -> dict[str, Any]:
+    """The /handoff list answer."""
+    items, total = _open_items(services, user_id, lang)
+    return blocks.list_message(user_id, items, total, lang)
+
+
+def status_for(
+    services: Services, user_id: str, account: str, lang: str, team_id: str | None
+) -> dict[str, Any]:
+    """The /handoff status answer: only for people involved, and revealing nothing otherwise."""
+    c = catalog(lang)
+    if not account:
+        return blocks.note_message(text(c.status_usage()))
+    with session(services.engine) as s:
+        t = repo.transition_for(s, user_id=user_id, account=account, team_id=team_id)
+        if t is None:
+            return blocks.note_message(text(c.status_none(blocks.escape(account[:80]))))
+        tasks = repo.tasks(s, transition_id=t.id)
+    return blocks.status_message(t, tasks, lang)
+
+
+def home_for(services: Services, user_id: str, lang: str) -> dict[str, Any]:
+    """The App Home view of one user."""
+    items, total = _open_items(services, user_id, lang)
+    return blocks.home_view(user_id, items, total, lang)

@@ -1,0 +1,30 @@
+"""Escaping and truncation for Slack text, in one place each."""
+
+from __future__ import annotations
+
+import re
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def escape(text: str | None) -> str:
+    """Escape user text for mrkdwn: &, < and > (so it can never ping or link)."""
+    if not text:
+        return ""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut text to at most `limit` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def user_ref(user_id: str | None) -> str:
+    """A mention of a user id, or nothing when it is not a user id."""
+    return f"<@{user_id}>" if user_id and _USER_ID.match(user_id) else ""
+
+
+def channel_ref(channel_id: str | None) -> str:
+    """A link to a channel id, or nothing when it is not a channel id."""
+    return f"<#{channel_id}>" if channel_id and _CHANNEL_ID.match(channel_id) else ""

@@ -1,0 +1,170 @@
+"""The persisted outbox: enqueue with an idempotency key, claim due rows, mark the outcome."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from handoff.storage.models import Outbox
+
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(hours=1)
+FIRST_BACKOFF = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message to enqueue: who gets what, when, under which idempotency key."""
+
+    key: str
+    recipient: str
+    kind: str
+    due_at: datetime
+    transition_id: int | None = None
+    milestone: str | None = None
+    payload: dict = field(default_factory=dict)
+
+
+def enqueue(session: Session, *, messages: Iterable[Message]) -> int:
+    """Insert messages whose key is new; an existing key is left as it is. Returns rows added."""
+    rows = [
+        {
+            "key": m.key,
+            "recipient": m.recipient,
+            "kind": m.kind,
+            "due_at": m.due_at,
+            "transition_id": m.transition_id,
+            "milestone": m.milestone,
+            "payload": json.dumps(m.payload, sort_keys=True),
+            "status": "pending",
+            "attempts": 0,
+        }
+        for m in messages
+    ]
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Outbox).values(rows).on_conflict_do_nothing(index_elements=["key"])
+    return session.exec(stmt).rowcount or 0  # type: ignore[call-overload]
+
+
+def claim(
+    session: Session,
+    *,
+    now: datetime,
+    worker: str,
+    limit: int = 100,
+    transition_id: int | None = None,
+) -> list[Outbox]:
+    """Claim due rows for this worker (SKIP LOCKED on PostgreSQL); the caller commits at once.
+
+    A row is due when it is pending and its time has come, or when an earlier claim's lease
+    ran out (its worker died): such rows come back with status 'recovering', so that the
+    sender first checks whether Slack already has the message.
+    """
+    due = sa.or_(
+        sa.and_(Outbox.status == "pending", col(Outbox.due_at) <= now),
+        sa.and_(Outbox.status == "sending", col(Outbox.lease_until) < now),
+    )
+    pick = select(Outbox.id).where(due)
+    if transition_id is not None:
+        pick = pick.where(Outbox.transition_id == transition_id)
+    pick = pick.order_by(Outbox.due_at, Outbox.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = list(session.exec(pick).all())
+    if not ids:
+        return []
+    stale = set(
+        session.exec(
+            select(Outbox.id).where(col(Outbox.id).in_(ids), Outbox.status == "sending")
+        ).all()
+    )
+    stmt = (
+        sa.update(Outbox)
+        .where(col(Outbox.id).in_(ids), due)
+        .values(
+            status="sending",
+            claimed_by=worker,
+            lease_until=now + LEASE,
+            attempts=Outbox.attempts + 1,
+        )
+        .returning(Outbox.id)
+    )
+    claimed = set(session.exec(stmt).scalars().all())  # type: ignore[call-overload]
+    rows = list(
+        session.exec(
+            select(Outbox).where(col(Outbox.id).in_(claimed)).order_by(Outbox.due_at, Outbox.id)
+        ).all()
+    )
+    for row in rows:
+        if row.id in stale:
+            row.status = "recovering"  # in memory only: tells the sender to look first
+    return rows
+
+
+def mark_sent(
+    session: Session, *, row_id: int, now: datetime, channel: str | None, ts: str | None
+) -> None:
+    """The message reached Slack."""
+    session.exec(
+        sa.update(Outbox)
+        .where(Outbox.id == row_id)
+        .values(
+            status="sent", sent_at=now, channel=channel, ts=ts, lease_until=None, last_error=None
+        )
+    )  # type: ignore[call-overload]
+
+
+def mark_retry(
+    session: Session, *, row_id: int, attempts: int, now: datetime, error: str
+) -> datetime:
+    """A transient fault: try again later with exponential backoff. Returns the next try."""
+    delay = min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    at = now + delay
+    session.exec(
+        sa.update(Outbox)
+        .where(Outbox.id == row_id)
+        .values(status="pending", due_at=at, lease_until=None, last_error=error[:500])
+    )  # type: ignore[call-overload]
+    return at
+
+
+def mark_failed(session: Session, *, row_id: int, error: str) -> None:
+    """A permanent fault: never retried."""
+    session.exec(
+        sa.update(Outbox)
+        .where(Outbox.id == row_id)
+        .values(status="failed", lease_until=None, last_error=error[:500])
+    )  # type: ignore[call-overload]
+
+
+def drop_pending(session: Session, *, transition_id: int, keep_kinds: Sequence[str] = ()) -> int:
+    """Drop a transition's unsent messages (cancel, re-plan). Returns rows dropped."""
+    stmt = sa.update(Outbox).where(
+        Outbox.transition_id == transition_id, Outbox.status == "pending"
+    )
+    if keep_kinds:
+        stmt = stmt.where(col(Outbox.kind).not_in(list(keep_kinds)))
+    return session.exec(stmt.values(status="dropped")).rowcount or 0  # type: ignore[call-overload]
+
+
+def keys(session: Session, *, transition_ids: Sequence[int]) -> dict[int, set[str]]:
+    """Idempotency keys already enqueued, per transition."""
+    out: dict[int, set[str]] = {t: set() for t in transition_ids}
+    if not transition_ids:
+        return out
+    stmt = select(Outbox.transition_id, Outbox.key).where(
+        col(Outbox.transition_id).in_(list(transition_ids))
+    )
+    for tid, key in session.exec(stmt).all():
+        out[tid].add(key)
+    return out
