@@ -18,7 +18,9 @@ def by_milestone(tasks):
 
 
 def test_planned_plan_has_every_playbook_milestone_at_its_offset():
-    plan = build_plan(planned=True, anchor=date(2027, 3, 1), today=date(2027, 1, 4), strategic=False)
+    plan = build_plan(
+        planned=True, anchor=date(2027, 3, 1), today=date(2027, 1, 4), strategic=False
+    )
     due = {t.milestone: t.due_on for t in plan}
     assert due == {
         "planning": date(2027, 2, 1),
@@ -39,8 +41,9 @@ def test_planned_plan_has_every_playbook_milestone_at_its_offset():
 
 def test_manager_joins_the_joint_meeting_only_for_strategic_accounts():
     def roles(strategic):
-        plan = build_plan(planned=True, anchor=date(2027, 3, 1), today=date(2027, 1, 4),
-                          strategic=strategic)
+        plan = build_plan(
+            planned=True, anchor=date(2027, 3, 1), today=date(2027, 1, 4), strategic=strategic
+        )
         return {t.role for t in plan if t.milestone == "joint_meeting"}
 
     assert roles(False) == {Role.DEPARTING, Role.NEW_OWNER}
@@ -48,8 +51,9 @@ def test_manager_joins_the_joint_meeting_only_for_strategic_accounts():
 
 
 def test_unplanned_plan_counts_from_the_start_day_across_a_month_end():
-    plan = build_plan(planned=False, anchor=date(2027, 1, 30), today=date(2027, 1, 30),
-                      strategic=False)
+    plan = build_plan(
+        planned=False, anchor=date(2027, 1, 30), today=date(2027, 1, 30), strategic=False
+    )
     due = {t.milestone: t.due_on for t in plan}
     assert due == {
         "assign": date(2027, 1, 30),
@@ -120,8 +124,15 @@ PEOPLE = {
 
 
 def request(**kw):
-    base = dict(account="Acme", departing_owner="U1", new_owner="U2", manager="U3",
-                kind="rep_to_rep", planned=True, handoff_date=date(2027, 3, 1))
+    base = dict(
+        account="Acme",
+        departing_owner="U1",
+        new_owner="U2",
+        manager="U3",
+        kind="rep_to_rep",
+        planned=True,
+        handoff_date=date(2027, 3, 1),
+    )
     base.update(kw)
     return StartRequest(**base)
 

@@ -41,6 +41,17 @@ def make_client(settings: Settings) -> WebClient:
     return client
 
 
+def sending_client(client: WebClient) -> WebClient:
+    """The dispatcher's client: waits out 429s, but never re-sends by itself after a lost
+    connection (the outbox decides, after looking whether Slack already has the message)."""
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+
+
 def build(
     settings: Settings,
     *,
@@ -68,7 +79,7 @@ def build(
         ignoring_self_events_enabled=True,
         **kwargs,
     )
-    dispatcher = Dispatcher(services, client)
+    dispatcher = Dispatcher(services, sending_client(client))
 
     @app.middleware
     def skip_event_retries(body: dict, next: Any) -> BoltResponse | None:  # noqa: A002

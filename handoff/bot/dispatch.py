@@ -104,18 +104,24 @@ class Dispatcher:
             if error in PERMANENT:
                 self._failed(row, error)
             else:
-                self._retry(row, error)
-        except OSError as exc:  # connection refused, reset, timeout
-            self._retry(row, f"connection: {exc}")
+                # after a 429 slack_sdk already waited out Retry-After; a 5xx may have posted
+                self._retry(row, error, uncertain=exc.response.status_code != 429)
+        except OSError as exc:  # connection refused, reset, timeout: Slack may have it
+            self._retry(row, f"connection: {exc}", uncertain=True)
         except Exception as exc:  # a bug in rendering must not stop the dispatcher
             log.exception("outbox %s could not be rendered", row.key)
             self._failed(row, f"internal: {type(exc).__name__}")
         return 0
 
-    def _retry(self, row: Outbox, error: str) -> None:
+    def _retry(self, row: Outbox, error: str, *, uncertain: bool) -> None:
         with session(self.services.engine) as s:
             at = outbox.mark_retry(
-                s, row_id=row.id, attempts=row.attempts, now=self.services.clock(), error=error
+                s,
+                row_id=row.id,
+                attempts=row.attempts,
+                now=self.services.clock(),
+                error=error,
+                uncertain=uncertain,
             )
             s.commit()
         log.warning("outbox %s: %s; next try at %s", row.key, error, at.isoformat())

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
 from handoff.bot import home, parse
@@ -81,9 +82,17 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
         req = parse.start_request(view)
         now = services.clock()
-        people = services.lookup_people(
-            client, [req.departing_owner, req.new_owner, req.manager, user]
-        )
+        try:
+            people = services.lookup_people(
+                client, [req.departing_owner, req.new_owner, req.manager, user]
+            )
+        except (SlackApiError, OSError) as exc:
+            log.warning("start by %s: users.info failed: %s", user, exc)
+            errors = blocks.start_errors(
+                services.lang_for(user), {"departing_owner": "lookup_failed"}
+            )
+            ack(response_action="errors", errors=errors)
+            return
         me = people.get(user)
         lang = services.lang_for(user, me.locale if me else "")
         today = local_today(now, me.tz if me else "")

@@ -235,7 +235,9 @@ def plan_lines(t: TransitionLike, tasks: Sequence[TaskLike], lang: str) -> list[
     """One line per milestone: done mark, date, title, who."""
     c = catalog(lang)
     lines = []
-    for _, group in groupby(sorted(tasks, key=lambda k: (k.seq, k.role)), key=lambda k: k.seq):
+    order = [r.value for r in Role]
+    by_seq = sorted(tasks, key=lambda k: (k.seq, order.index(k.role)))
+    for _, group in groupby(by_seq, key=lambda k: k.seq):
         items = list(group)
         first = items[0]
         done = all(k.done_at is not None for k in items)
@@ -250,7 +252,7 @@ def plan_lines(t: TransitionLike, tasks: Sequence[TaskLike], lang: str) -> list[
             )
         )
         if first.compressed and not done:
-            line += text(c.compressed_tag()) and " " + text(c.compressed_tag())
+            line += " " + text(c.compressed_tag())
         lines.append(line)
     return lines
 

@@ -123,6 +123,8 @@ class Outbox(SQLModel, table=True):
     due_at: datetime = Field(sa_column=utc_column(nullable=False))
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
+    # the last try may have reached Slack (connection lost, 5xx): look before sending again
+    uncertain: bool = False
     lease_until: datetime | None = Field(default=None, sa_column=utc_column())
     claimed_by: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, max_length=500)

@@ -45,6 +45,7 @@ def enqueue(session: Session, *, messages: Iterable[Message]) -> int:
             "payload": json.dumps(m.payload, sort_keys=True),
             "status": "pending",
             "attempts": 0,
+            "uncertain": False,
         }
         for m in messages
     ]
@@ -85,7 +86,10 @@ def claim(
         return []
     stale = set(
         session.exec(
-            select(Outbox.id).where(col(Outbox.id).in_(ids), Outbox.status == "sending")
+            select(Outbox.id).where(
+                col(Outbox.id).in_(ids),
+                sa.or_(Outbox.status == "sending", col(Outbox.uncertain).is_(True)),
+            )
         ).all()
     )
     stmt = (
@@ -119,21 +123,36 @@ def mark_sent(
         sa.update(Outbox)
         .where(Outbox.id == row_id)
         .values(
-            status="sent", sent_at=now, channel=channel, ts=ts, lease_until=None, last_error=None
+            status="sent",
+            sent_at=now,
+            channel=channel,
+            ts=ts,
+            lease_until=None,
+            last_error=None,
+            uncertain=False,
         )
     )  # type: ignore[call-overload]
 
 
 def mark_retry(
-    session: Session, *, row_id: int, attempts: int, now: datetime, error: str
+    session: Session, *, row_id: int, attempts: int, now: datetime, error: str, uncertain: bool
 ) -> datetime:
-    """A transient fault: try again later with exponential backoff. Returns the next try."""
+    """A transient fault: try again later with exponential backoff. Returns the next try.
+
+    `uncertain`: Slack may have got the message (connection lost, 5xx); look before resending.
+    """
     delay = min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
     at = now + delay
     session.exec(
         sa.update(Outbox)
         .where(Outbox.id == row_id)
-        .values(status="pending", due_at=at, lease_until=None, last_error=error[:500])
+        .values(
+            status="pending",
+            due_at=at,
+            lease_until=None,
+            last_error=error[:500],
+            uncertain=uncertain,
+        )
     )  # type: ignore[call-overload]
     return at
 

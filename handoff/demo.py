@@ -1,0 +1,257 @@
+"""`handoff demo`: one whole transition in simulated time, against the built-in Slack emulator.
+
+Everything goes through the real app: signed HTTP requests into the production ASGI server,
+Web API calls out to the emulator, the scheduler's tick for every simulated hour.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from handoff.emulator import Call, SlackDriver, SlackEmulator
+from handoff.settings import Settings
+
+SECRET = "demo-signing-secret"
+TOKEN = "xoxb-demo"
+ACCOUNT = "Acme Corp"
+
+
+class InlineExecutor(Executor):
+    """Runs each listener at once in the calling thread: deterministic transcripts and tests."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # the future carries it, as a pool would
+            future.set_exception(exc)
+        return future
+
+
+class SimClock:
+    """A settable clock shared by the app and the emulator."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def set(self, moment: datetime) -> None:
+        """Move to a later instant (never back)."""
+        with self._lock:
+            self.now = max(self.now, moment)
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The demo's people."""
+
+    departing: str = "U0DANA"
+    new_owner: str = "U0NOAH"
+    manager: str = "U0MAYA"
+
+
+PEOPLE = {
+    "U0DANA": ("dana", "Dana Departing", "Europe/Berlin"),
+    "U0NOAH": ("noah", "Noah Newowner", "America/New_York"),
+    "U0MAYA": ("maya", "Maya Manager", "Europe/Berlin"),
+}
+
+
+class Transcript:
+    """Prints every Web API call as readable text, or as JSON lines."""
+
+    def __init__(self, emulator: SlackEmulator, out: TextIO, *, as_json: bool, tz: str) -> None:
+        self.emulator, self.out, self.as_json = emulator, out, as_json
+        self.tz = ZoneInfo(tz)
+        self.seen = 0
+
+    def say(self, line: str) -> None:
+        """A narrator line (text mode only)."""
+        if not self.as_json:
+            print(line, file=self.out)
+
+    def flush(self) -> None:
+        """Print the calls made since the last flush."""
+        calls = self.emulator.calls
+        for call in calls[self.seen :]:
+            self.print_call(call)
+        self.seen = len(calls)
+
+    def print_call(self, call: Call) -> None:
+        """One call: JSON line, or a short readable rendering of what a person sees."""
+        if self.as_json:
+            at = call.at.astimezone(self.tz).isoformat()
+            print(json.dumps({"at": at, "method": call.method, "args": call.args}), file=self.out)
+            return
+        if call.method in ("users.info", "conversations.open", "auth.test", "views.publish"):
+            return
+        args = call.args
+        stamp = call.at.astimezone(self.tz).strftime("%a %d %b %H:%M")
+        if call.method == "chat.postMessage":
+            who = self.name(args.get("channel", ""))
+            print(f"  {stamp}  DM to {who}:", file=self.out)
+            for line in render(args, self.name).splitlines():
+                print(f"  {'':12}  │ {line}", file=self.out)
+        elif call.method in ("views.open", "views.push"):
+            title = (args.get("view") or {}).get("title", {}).get("text", "")
+            print(f"  {stamp}  modal opens: {title}", file=self.out)
+        elif call.method == "response_url":
+            print(f"  {stamp}  (reply) {render(args, self.name)}", file=self.out)
+        else:
+            print(f"  {stamp}  {call.method}", file=self.out)
+
+    def name(self, user: str) -> str:
+        """A user's display name, from the emulator's directory."""
+        user = user.removeprefix("D") if user.startswith("DU") else user
+        info = PEOPLE.get(user)
+        return "@" + info[1].split()[0] if info else user
+
+
+def render(args: dict[str, Any], name: Callable[[str], str]) -> str:
+    """Block Kit as plain text, roughly as Slack shows it."""
+    lines: list[str] = []
+    for block in args.get("blocks") or []:
+        kind = block.get("type")
+        if kind in ("header", "section"):
+            lines.append(block.get("text", {}).get("text", ""))
+        elif kind == "context":
+            lines.extend(e.get("text", "") for e in block.get("elements", []))
+        elif kind == "actions":
+            lines.append(
+                "  ".join(
+                    f"[{e.get('text', {}).get('text', '')}]" for e in block.get("elements", [])
+                )
+            )
+        elif kind == "divider":
+            lines.append("─" * 40)
+    text = "\n".join(lines) if lines else str(args.get("text", ""))
+    text = re.sub(r"<@(U[A-Z0-9]+)>", lambda m: name(m.group(1)), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO) -> int:
+    """Run the demo and print its transcript; returns the exit status."""
+    from handoff.bot.app import build
+    from handoff.bot.server import asgi, bind, server
+
+    cast = Cast()
+    # Monday 09:00 in Berlin, four weeks and a bit before a Monday handoff
+    start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    clock = SimClock(start)
+    with (
+        tempfile.TemporaryDirectory(prefix="handoff-demo-") as tmp,
+        SlackEmulator(clock=clock, token=TOKEN) as emu,
+    ):
+        for user_id, (handle, real, tz) in PEOPLE.items():
+            emu.add_user(
+                user_id, handle, real_name=real, tz=tz, locale="de-DE" if lang == "de" else "en-US"
+            )
+        settings = Settings(
+            bot_token=TOKEN,
+            signing_secret=SECRET,
+            api_url=emu.url,
+            database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
+            lang=lang,
+        )
+        handoff = build(settings, clock=clock, executor=InlineExecutor())
+        sock = bind("127.0.0.1", 0)
+        http = server(asgi(handoff, scheduler=False), log_level="warning")
+        thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        try:
+            while not http.started:
+                threading.Event().wait(0.01)
+            port = sock.getsockname()[1]
+            driver = SlackDriver(
+                emulator=emu, signing_secret=SECRET, target=f"http://127.0.0.1:{port}/slack/events"
+            )
+            story = Story(
+                emu,
+                driver,
+                handoff,
+                clock,
+                cast,
+                Transcript(emu, out, as_json=as_json, tz="Europe/Berlin"),
+            )
+            return story.run(kind=kind, planned=planned)
+        finally:
+            http.should_exit = True
+            thread.join(timeout=10)
+            handoff.services.engine.dispose()
+
+
+class Story:
+    """The demo's script: who clicks what, day by day."""
+
+    def __init__(
+        self,
+        emu: SlackEmulator,
+        driver: SlackDriver,
+        handoff: Any,
+        clock: SimClock,
+        cast: Cast,
+        transcript: Transcript,
+    ) -> None:
+        self.emu, self.driver, self.handoff, self.clock = emu, driver, handoff, clock
+        self.cast, self.t = cast, transcript
+
+    def run(self, *, kind: str, planned: bool) -> int:
+        """Start the transition, then walk it through its plan."""
+        c = self.cast
+        handoff_date = date(2026, 12, 28) + timedelta(days=7) if planned else date(2026, 11, 30)
+        self.t.say(
+            f"Handoff demo: {kind}, {'planned' if planned else 'unplanned'}: "
+            f"{ACCOUNT} moves from Dana to Noah; Maya is their manager.\n"
+        )
+        self.t.say("Maya types /handoff start")
+        resp = self.driver.slash(c.manager, "start")
+        if resp.status != 200:
+            self.t.say(f"!! /handoff start answered {resp.status}")
+            return 1
+        self.t.flush()
+        view = self.driver.last_view()
+        self.t.say("Maya fills in the form and submits it")
+        resp = self.driver.submit(
+            c.manager,
+            view,
+            {
+                "account": ACCOUNT,
+                "departing_owner": c.departing,
+                "new_owner": c.new_owner,
+                "manager": c.manager,
+                "kind": kind,
+                "planned": "planned" if planned else "unplanned",
+                "handoff_date": handoff_date.isoformat(),
+                "strategic": ["strategic"],
+                "reason": "Dana moves to the enterprise team",
+            },
+        )
+        if resp.status != 200 or (resp.json() or {}).get("response_action") == "errors":
+            self.t.say(f"!! the form was rejected: {resp.body}")
+            return 1
+        self.t.flush()
+        self.t.say("\nNoah types /handoff status Acme Corp")
+        self.show_reply(self.driver.slash(c.new_owner, f"status {ACCOUNT}"))
+        return 0
+
+    def show_reply(self, resp: Any) -> None:
+        """Slash-command replies come back in the HTTP response (ephemeral): show it."""
+        self.t.flush()
+        if not self.t.as_json:
+            body = resp.json() or {}
+            for line in render(body, self.t.name).splitlines():
+                self.t.say(f"  {'':12}  │ {line}")
