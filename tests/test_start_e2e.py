@@ -101,14 +101,15 @@ def test_valid_start_creates_the_plan_and_dms_everyone(slack, emu, handoff):
     sent = dms(emu)
     assert [c.args["channel"] for c in sent] == [DEPARTING, NEW, MANAGER]
     for call in sent:
-        body = json.dumps(call.args["blocks"])
+        body = json.dumps(call.args["blocks"], ensure_ascii=False)
         assert "Acme Corp" in body
         assert "Mon 7 Dec 2026" in body or "Mo., 7. Dez. 2026" in body  # the plan, with dates
-    departing, new, manager = (json.dumps(c.args["blocks"]) for c in sent)
+    departing, new, manager = (json.dumps(c.args["blocks"], ensure_ascii=False) for c in sent)
     assert "knowledge-transfer document" in departing
     assert "What makes this scenario hard" in departing and "What makes it succeed" in new
     # the manager's Slack locale is de-DE: the DM is in German and mentions the digests
-    assert "Digest" in manager and "<#C0DIGEST>" in manager
+    assert "Übergabe" in manager and "<#C0DIGEST>" in manager
+    assert "Mo., 7. Dez. 2026" in manager
     assert emu.home(MANAGER) is not None
 
 
@@ -152,16 +153,37 @@ def test_slack_not_answering_keeps_the_modal_open(slack, emu, handoff):
     assert transitions(handoff) == []
 
 
+def mrkdwn_strings(obj):
+    """Every string Slack parses as mrkdwn: top-level text and mrkdwn text objects.
+
+    plain_text objects (headers, labels) are shown as typed and never ping anyone."""
+    if isinstance(obj, dict):
+        if obj.get("type") == "plain_text":
+            return
+        for key, value in obj.items():
+            if key == "text" and isinstance(value, str):
+                yield value
+            else:
+                yield from mrkdwn_strings(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            yield from mrkdwn_strings(item)
+
+
 def test_user_text_is_escaped_so_nobody_is_pinged(slack, emu, handoff):
     evil = "<!channel> Evil & Co <@U999>"
     resp = start(slack, account=evil, reason="<!here> now & <https://x.test|click>")
     assert resp.status == 200 and resp.json() in (None, {})
-    posted = json.dumps([c.args for c in dms(emu)])
-    assert "<!channel>" not in posted and "<@U999>" not in posted and "<!here>" not in posted
-    assert "&lt;!channel&gt; Evil &amp; Co &lt;@U999&gt;" in posted
+    assert len(dms(emu)) == 3
     status = slack.slash(NEW, "status " + evil).json()
-    text = json.dumps(status)
-    assert "&lt;!channel&gt;" in text and "<!channel>" not in text
+    listing = slack.slash(NEW, "list").json()
+    texts = [t for c in dms(emu) for t in mrkdwn_strings(c.args)]
+    texts += list(mrkdwn_strings(status)) + list(mrkdwn_strings(listing))
+    joined = "\n".join(texts)
+    for raw in ("<!channel>", "<@U999>", "<!here>", "<https://x.test|click>"):
+        assert raw not in joined
+    assert "&lt;!channel&gt; Evil &amp; Co &lt;@U999&gt;" in joined
+    assert "&lt;!here&gt; now &amp; &lt;https://x.test|click&gt;" in joined
 
 
 def test_a_compressed_plan_says_so(slack, emu, handoff):

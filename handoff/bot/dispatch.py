@@ -11,6 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handoff.bot.services import Services
+from handoff.flows.calendar import local_today
+from handoff.flows.plans import Role
 from handoff.messages import blocks
 from handoff.messages.i18n import lang_of
 from handoff.storage import outbox, repo
@@ -35,6 +37,7 @@ PERMANENT = frozenset(
     }
 )
 METADATA_TYPE = "handoff_message"
+NOTICES = ("cancelled", "moved", "closed")
 
 
 class Dispatcher:
@@ -76,10 +79,10 @@ class Dispatcher:
                         s.commit()
                     log.info("outbox %s was already posted before a restart", row.key)
                     return 0
-            args = self.render(row)
+            args, reason = self.render(row)
             if args is None:
                 with session(engine) as s:
-                    outbox.mark_failed(s, row_id=row.id, error="nothing to send")
+                    outbox.mark_skipped(s, row_id=row.id, reason=reason)
                     s.commit()
                 return 0
             resp = self.client.chat_postMessage(
@@ -165,13 +168,13 @@ class Dispatcher:
                 return channel, m.get("ts")
         return None
 
-    def render(self, row: Outbox) -> dict[str, Any] | None:
-        """The chat.postMessage arguments of a row, in the recipient's language."""
+    def render(self, row: Outbox) -> tuple[dict[str, Any] | None, str]:
+        """The chat.postMessage arguments of a row in the recipient's language, or why not."""
         payload = json.loads(row.payload or "{}")
         with session(self.services.engine) as s:
             t = s.get(Transition, row.transition_id) if row.transition_id else None
             if t is None:
-                return None
+                return None, "no transition"
             tasks = repo.tasks(s, transition_id=t.id)
             person = repo.people(s, user_ids=[row.recipient]).get(row.recipient)
         lang = lang_of(
@@ -180,8 +183,27 @@ class Dispatcher:
             default=self.services.settings.lang,
         )
         if row.kind == "welcome":
-            return blocks.welcome(t, tasks, payload["role"], lang)
+            return blocks.welcome(t, tasks, payload["role"], lang), ""
         if row.kind == "delivery_failed":
-            return blocks.delivery_failed(t, payload, lang)
+            return blocks.delivery_failed(t, payload, lang), ""
+        if row.kind in NOTICES:
+            return blocks.notice(t, tasks, row.kind, payload, lang), ""
+        if t.state in ("closed", "cancelled"):
+            return None, f"transition {t.state}"
+        if row.kind in ("milestone", "reminder", "snooze"):
+            task = next((k for k in tasks if k.id == payload.get("task")), None)
+            if task is None or task.done_at is not None:
+                return None, "task done"
+            return blocks.nudge(t, task, task.id, row.kind, lang), ""
+        if row.kind == "escalation":
+            today = local_today(self.services.clock(), person.tz if person else "")
+            overdue = [
+                k
+                for k in tasks
+                if k.role == Role.DEPARTING and k.done_at is None and k.due_on < today
+            ]
+            if not overdue:
+                return None, "nothing overdue"
+            return blocks.escalation(t, overdue, lang), ""
         log.error("outbox %s has unknown kind %s", row.key, row.kind)
-        return None
+        return None, f"unknown kind {row.kind}"

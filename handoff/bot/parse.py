@@ -56,3 +56,13 @@ def subcommand(text: str) -> tuple[str, str]:
     if not parts:
         return "", ""
     return parts[0].lower(), (parts[1].strip() if len(parts) > 1 else "")
+
+
+def note_text(view: dict[str, Any]) -> str:
+    """The done modal's note."""
+    return _text(view.get("state", {}).get("values", {}), "note")
+
+
+def move_date(view: dict[str, Any]) -> date | None:
+    """The move modal's new date."""
+    return _date(view.get("state", {}).get("values", {}), "handoff_date")

@@ -3,17 +3,73 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlmodel import col, update
 
-from handoff.bot.app import Handoff
+from handoff.bot.dispatch import Dispatcher
+from handoff.bot.services import Services
+from handoff.flows.schedule import decide
+from handoff.storage import outbox, repo
+from handoff.storage.db import session
+from handoff.storage.models import Transition
+
+if TYPE_CHECKING:
+    from handoff.bot.app import Handoff
 
 log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def plan(services: Services, now: datetime, *, transition_id: int | None = None) -> int:
+    """Turn due decisions into outbox rows (idempotency keys make this safe to repeat)."""
+    added = 0
+    while True:
+        with session(services.engine) as s:
+            transitions = repo.due_transitions(s, now=now, limit=BATCH, transition_id=transition_id)
+            if not transitions:
+                return added
+            facts = repo.facts(
+                s, transitions=transitions, country=services.settings.holiday_country
+            )
+            known = outbox.keys(s, transition_ids=[t.id for t in transitions])
+            for t, f in zip(transitions, facts, strict=True):
+                due, next_at = decide(f, now=now, known=known[t.id])
+                added += outbox.enqueue(
+                    s,
+                    messages=[
+                        outbox.Message(
+                            key=d.key,
+                            recipient=d.recipient,
+                            kind=d.kind,
+                            due_at=d.due_at,
+                            transition_id=t.id,
+                            milestone=d.milestone,
+                            payload={"task": d.task_id} if d.task_id else {},
+                        )
+                        for d in due
+                    ],
+                )
+                s.exec(
+                    update(Transition).where(col(Transition.id) == t.id).values(next_due_at=next_at)
+                )
+            s.commit()
+        if len(transitions) < BATCH:
+            return added
+
+
+def run_now(services: Services, dispatcher: Dispatcher, *, transition_id: int) -> int:
+    """Plan and send what one transition has due right now (after it started or changed)."""
+    plan(services, services.clock(), transition_id=transition_id)
+    return dispatcher.tick(transition_id=transition_id)
 
 
 def tick(handoff: Handoff) -> int:
-    """One scheduler tick: turn due decisions into outbox rows, then send due rows."""
+    """One scheduler tick: plan what is due, then send every due row; returns rows sent."""
     try:
+        plan(handoff.services, handoff.services.clock())
         return handoff.dispatcher.tick()
     except Exception:  # a database hiccup must not kill the job; the next tick tries again
         log.exception("scheduler tick failed")

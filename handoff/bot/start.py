@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from handoff.bot import home, parse
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.ids import Ids
+from handoff.bot.scheduler import run_now
 from handoff.bot.services import Services
 from handoff.flows.calendar import local_today
 from handoff.flows.plans import Role, build_plan
@@ -104,7 +105,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
                 ack(response_action="errors", errors=blocks.start_errors(lang, errors))
                 return
             repo.save_people(s, people=people.values(), now=now)
-            plan = build_plan(
+            planned_tasks = build_plan(
                 planned=req.planned, anchor=req.handoff_date, today=today, strategic=req.strategic
             )
             try:
@@ -113,7 +114,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
                     team_id=team,
                     creator=user,
                     req=req,
-                    plan=plan,
+                    plan=planned_tasks,
                     started_on=today,
                     holiday_country=services.settings.holiday_country,
                     now=now,
@@ -130,5 +131,5 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
                 return
         ack()
         log.info("transition %s started by %s for account %r", t.id, user, t.account)
-        dispatcher.tick(transition_id=t.id)
+        run_now(services, dispatcher, transition_id=t.id)
         home.publish(client, services, [t.departing_owner, t.new_owner, t.manager, user])

@@ -52,7 +52,7 @@ def status_for(
         if t is None:
             return blocks.note_message(text(c.status_none(blocks.escape(account[:80]))))
         tasks = repo.tasks(s, transition_id=t.id)
-    return blocks.status_message(t, tasks, lang)
+    return blocks.status_message(t, tasks, lang, viewer=user_id)
 
 
 def home_for(services: Services, user_id: str, lang: str) -> dict[str, Any]:

@@ -110,7 +110,10 @@ def card(t: TransitionLike, lang: str) -> Card:
 
 
 def message(blocks: Sequence[Block], fallback: str) -> dict[str, Any]:
-    """chat.postMessage arguments: blocks checked against Slack's limits, plus notification text."""
+    """chat.postMessage arguments: blocks checked against Slack's limits, plus notification text.
+
+    `fallback` is mrkdwn like the blocks: user text in it must already be escaped.
+    """
     if len(blocks) > MESSAGE_BLOCKS:
         raise ValueError(f"a message may have at most {MESSAGE_BLOCKS} blocks, not {len(blocks)}")
     return {"text": truncate(fallback, 3000), "blocks": [b.to_dict() for b in blocks]}
@@ -301,7 +304,7 @@ def welcome(t: TransitionLike, tasks: Sequence[TaskLike], role: str, lang: str) 
     else:
         blocks.append(section(text(c.challenges_heading()) + "\n" + text(c.challenges(t.kind))))
         blocks.append(section(text(c.success_heading()) + "\n" + text(c.success_factors(t.kind))))
-    return message(blocks, text(c.welcome_header(t.account)))
+    return message(blocks, text(c.welcome_header(escape(t.account))))
 
 
 # ---------------------------------------------------------------- slash command answers
@@ -361,7 +364,9 @@ def role_of(t: TransitionLike, user_id: str) -> str:
     return Role.MANAGER
 
 
-def status_message(t: TransitionLike, tasks: Sequence[TaskLike], lang: str) -> dict[str, Any]:
+def status_message(
+    t: TransitionLike, tasks: Sequence[TaskLike], lang: str, viewer: str | None = None
+) -> dict[str, Any]:
     """One transition: people, state, done and upcoming milestones."""
     c = catalog(lang)
     cd = card(t, lang)
@@ -380,6 +385,9 @@ def status_message(t: TransitionLike, tasks: Sequence[TaskLike], lang: str) -> d
         section(text(c.done_heading()) + "\n" + ("\n".join(done) or text(c.nothing()))),
         section(text(c.upcoming_heading()) + "\n" + ("\n".join(upcoming) or text(c.nothing()))),
     ]
+    actions = plan_actions(t, viewer, lang) if viewer else None
+    if actions is not None:
+        blocks.append(actions)
     return message(blocks, text(c.status_heading(cd)))
 
 
@@ -442,3 +450,173 @@ def delivery_failed(t: TransitionLike, payload: dict[str, Any], lang: str) -> di
         )
     )
     return note_message(line)
+
+
+# ---------------------------------------------------------------- milestone nudges
+
+
+def task_buttons(task_id: int, transition_id: int, lang: str) -> ActionsBlock:
+    """Done, snooze (a day / until Monday), open plan."""
+    c = catalog(lang)
+    return ActionsBlock(
+        block_id=f"task:{task_id}",
+        elements=[
+            ButtonElement(
+                action_id="task.done",
+                text=text(c.button("done")),
+                value=str(task_id),
+                style="primary",
+            ),
+            ButtonElement(
+                action_id="task.snooze_day", text=text(c.button("snooze_day")), value=str(task_id)
+            ),
+            ButtonElement(
+                action_id="task.snooze_monday",
+                text=text(c.button("snooze_monday")),
+                value=str(task_id),
+            ),
+            ButtonElement(
+                action_id="plan.open", text=text(c.button("open_plan")), value=str(transition_id)
+            ),
+        ],
+    )
+
+
+def nudge(t: TransitionLike, task: TaskLike, task_id: int, kind: str, lang: str) -> dict[str, Any]:
+    """A milestone's DM to one person: what is due, their tasks, and the buttons."""
+    c = catalog(lang)
+    title = text(c.milestone_title(task.milestone, t.planned))
+    head = text(c.nudge_header(t.account, title))
+    blocks: list[Block] = [
+        header(head),
+        section(text(c.nudge_intro(kind, fmt_date(task.due_on, lang), task.compressed))),
+        section(text(c.your_tasks()) + "\n" + text(c.tasks(task.milestone, task.role, t.planned))),
+        task_buttons(task_id, t.id or 0, lang),
+    ]
+    return message(blocks, text(c.nudge_header(escape(t.account), title)))
+
+
+def task_settled(original: dict[str, Any], line: str) -> dict[str, Any]:
+    """The nudge as it looks once done or snoozed: same text, buttons replaced by a line."""
+    kept = [b for b in original.get("blocks", []) if b.get("type") != "actions"]
+    blocks = [*kept, context(line).to_dict()]
+    return {"text": original.get("text", ""), "blocks": blocks[:MESSAGE_BLOCKS]}
+
+
+def done_modal(account: str, title: str, task_id: int, meta: str, lang: str) -> dict[str, Any]:
+    """The optional note when a task is marked done."""
+    c = catalog(lang)
+    view = View(
+        type="modal",
+        callback_id="task.done_view",
+        private_metadata=meta,
+        title=PlainTextObject(text=text(c.done_title())),
+        submit=PlainTextObject(text=text(c.done_submit())),
+        close=PlainTextObject(text=text(c.cancel())),
+        blocks=[
+            section(text(c.done_intro(escape(account), title))),
+            InputBlock(
+                block_id="note",
+                label=PlainTextObject(text=text(c.done_note_label())),
+                hint=PlainTextObject(text=text(c.done_note_hint())),
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000),
+                optional=True,
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def move_modal(planned: bool, current: date, meta: str, lang: str) -> dict[str, Any]:
+    """Change the handoff (or start) date."""
+    c = catalog(lang)
+    view = View(
+        type="modal",
+        callback_id="plan.move_view",
+        private_metadata=meta,
+        title=PlainTextObject(text=text(c.move_title())),
+        submit=PlainTextObject(text=text(c.move_submit())),
+        close=PlainTextObject(text=text(c.cancel())),
+        blocks=[
+            InputBlock(
+                block_id="handoff_date",
+                label=PlainTextObject(text=text(c.move_label(planned))),
+                hint=PlainTextObject(text=text(c.move_hint())),
+                element=DatePickerElement(action_id="value", initial_date=current.isoformat()),
+            )
+        ],
+    )
+    return view.to_dict()
+
+
+def escalation(t: TransitionLike, overdue: Sequence[TaskLike], lang: str) -> dict[str, Any]:
+    """The manager's DM when the departing owner ignored two reminders."""
+    c = catalog(lang)
+    lines = "\n".join(
+        text(
+            c.overdue_line(
+                text(c.milestone_title(k.milestone, t.planned)), fmt_date(k.due_on, lang)
+            )
+        )
+        for k in overdue
+    )
+    body = text(c.escalation(escape(t.account), user_ref(t.departing_owner), lines))
+    return message([section(body), plan_button(t, lang)], body)
+
+
+def plan_button(t: TransitionLike, lang: str) -> ActionsBlock:
+    """A lone Open plan button."""
+    c = catalog(lang)
+    return ActionsBlock(
+        elements=[
+            ButtonElement(action_id="plan.open", text=text(c.button("open_plan")), value=str(t.id))
+        ]
+    )
+
+
+def notice(
+    t: TransitionLike, tasks: Sequence[TaskLike], kind: str, payload: dict[str, Any], lang: str
+) -> dict[str, Any]:
+    """Cancelled, moved and closed notices to everyone in the transition."""
+    c = catalog(lang)
+    by = user_ref(payload.get("by"))
+    if kind == "cancelled":
+        return note_message(text(c.cancelled_notice(escape(t.account), by)))
+    if kind == "closed":
+        return note_message(text(c.closed_notice(escape(t.account))))
+    head = text(c.moved_notice(escape(t.account), by, fmt_date(t.handoff_date, lang)))
+    body = "\n".join(plan_lines(t, tasks, lang))
+    return message([section(head), section(body)], head)
+
+
+def plan_actions(t: TransitionLike, viewer: str, lang: str) -> ActionsBlock | None:
+    """Change date (owners and manager) and cancel (manager, with a confirmation)."""
+    from slack_sdk.models.blocks import ConfirmObject
+
+    c = catalog(lang)
+    if t.state in ("closed", "cancelled") or viewer not in (
+        t.departing_owner,
+        t.new_owner,
+        t.manager,
+    ):
+        return None
+    elements = [
+        ButtonElement(action_id="plan.move", text=text(c.button("change_date")), value=str(t.id))
+    ]
+    if viewer == t.manager:
+        elements.append(
+            ButtonElement(
+                action_id="plan.cancel",
+                text=text(c.button("cancel")),
+                value=str(t.id),
+                style="danger",
+                confirm=ConfirmObject(
+                    title=text(c.cancel_confirm_title()),
+                    text=MarkdownTextObject(text=text(c.cancel_confirm_text(escape(t.account)))),
+                    confirm=text(c.cancel_confirm_yes()),
+                    deny=text(c.cancel_confirm_no()),
+                    style="danger",
+                ),
+            )
+        )
+    return ActionsBlock(block_id=f"plan:{t.id}", elements=elements)

@@ -187,3 +187,26 @@ def keys(session: Session, *, transition_ids: Sequence[int]) -> dict[int, set[st
     for tid, key in session.exec(stmt).all():
         out[tid].add(key)
     return out
+
+
+def mark_skipped(session: Session, *, row_id: int, reason: str) -> None:
+    """No longer needed (task done, transition cancelled): never sent."""
+    session.exec(
+        sa.update(Outbox)
+        .where(Outbox.id == row_id)
+        .values(status="skipped", lease_until=None, last_error=reason[:500])
+    )  # type: ignore[call-overload]
+
+
+def forget_pending(session: Session, *, transition_id: int, kinds: Sequence[str]) -> int:
+    """Delete unsent rows of these kinds so the scheduler plans them anew (after a re-plan).
+
+    Rows already sent stay, and with them their keys: a nudge that went out is never repeated.
+    """
+    stmt = sa.delete(Outbox).where(
+        Outbox.transition_id == transition_id,
+        Outbox.status == "pending",
+        Outbox.attempts == 0,  # a row tried before may have reached Slack: it stays
+        col(Outbox.kind).in_(list(kinds)),
+    )
+    return session.exec(stmt).rowcount or 0  # type: ignore[call-overload]

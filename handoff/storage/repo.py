@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
+from handoff.flows.calendar import WorkCalendar
 from handoff.flows.plans import PlannedTask, Role
+from handoff.flows.progress import TaskState, replanned, state_after_done
+from handoff.flows.schedule import Facts, TaskFacts
 from handoff.flows.start import Person as PersonFacts
 from handoff.flows.start import StartRequest, account_key
 from handoff.storage.models import Person, Task, Transition
 
-OPEN = ("closed", "cancelled")
+TERMINAL = ("closed", "cancelled")
 
 
 def save_people(session: Session, *, people: Iterable[PersonFacts], now: datetime) -> None:
@@ -41,7 +45,7 @@ def account_taken(session: Session, *, team_id: str, account: str) -> bool:
     stmt = select(Transition.id).where(
         Transition.team_id == team_id,
         Transition.account_key == account_key(account),
-        col(Transition.state).not_in(OPEN),
+        col(Transition.state).not_in(TERMINAL),
     )
     return session.exec(stmt.limit(1)).first() is not None
 
@@ -116,7 +120,7 @@ def open_transitions_for(session: Session, *, user_id: str, limit: int = 200) ->
     """The user's open transitions, soonest handoff first."""
     stmt = (
         select(Transition)
-        .where(involved(user_id), col(Transition.state).not_in(OPEN))
+        .where(involved(user_id), col(Transition.state).not_in(TERMINAL))
         .order_by(Transition.handoff_date, Transition.id)
         .limit(limit)
     )
@@ -128,7 +132,7 @@ def count_open_transitions_for(session: Session, *, user_id: str) -> int:
     stmt = (
         select(sa.func.count())
         .select_from(Transition)
-        .where(involved(user_id), col(Transition.state).not_in(OPEN))
+        .where(involved(user_id), col(Transition.state).not_in(TERMINAL))
     )
     return int(session.exec(stmt).one())
 
@@ -143,7 +147,7 @@ def transition_for(
     if team_id:
         stmt = stmt.where(Transition.team_id == team_id)
     rows = session.exec(stmt.order_by(col(Transition.id).desc())).all()
-    open_rows = [t for t in rows if t.state not in OPEN]
+    open_rows = [t for t in rows if t.state not in TERMINAL]
     return (open_rows or list(rows) or [None])[0]
 
 
@@ -166,3 +170,109 @@ def next_milestones(session: Session, *, transition_ids: list[int]) -> dict[int,
     for tid, milestone, due_on, _ in session.exec(stmt).all():
         out.setdefault(tid, (milestone, due_on))
     return out
+
+
+def due_transitions(
+    session: Session, *, now: datetime, limit: int = 500, transition_id: int | None = None
+) -> list[Transition]:
+    """Open transitions the scheduler must look at (next_due_at reached); SKIP LOCKED on
+    PostgreSQL so replicas share the work."""
+    stmt = (
+        select(Transition)
+        .where(col(Transition.next_due_at) <= now, col(Transition.state).not_in(TERMINAL))
+        .order_by(Transition.next_due_at, Transition.id)
+        .limit(limit)
+    )
+    if transition_id is not None:
+        stmt = stmt.where(Transition.id == transition_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Transition)
+    return list(session.exec(stmt).all())
+
+
+def facts(session: Session, *, transitions: list[Transition], country: str = "") -> list[Facts]:
+    """Scheduler facts for these transitions: three queries whatever their number."""
+    ids = [t.id for t in transitions]
+    by_t: dict[int, list[TaskFacts]] = {i: [] for i in ids}
+    if ids:
+        for k in session.exec(select(Task).where(col(Task.transition_id).in_(ids))).all():
+            by_t[k.transition_id].append(
+                TaskFacts(
+                    id=k.id,
+                    milestone=k.milestone,
+                    seq=k.seq,
+                    role=k.role,
+                    assignee=k.assignee,
+                    due_on=k.due_on,
+                    compressed=k.compressed,
+                    done=k.done_at is not None,
+                    snoozed_until=k.snoozed_until,
+                    snoozes=k.snoozes,
+                )
+            )
+    users = {u for t in transitions for u in (t.departing_owner, t.new_owner, t.manager)}
+    zones = {p.user_id: p.tz for p in people(session, user_ids=users).values()}
+    return [
+        Facts(
+            id=t.id,
+            state=t.state,
+            created_at=t.created_at,
+            manager=t.manager,
+            tasks=tuple(by_t[t.id]),
+            zones={u: zones.get(u, "") for u in (t.departing_owner, t.new_owner, t.manager)},
+            calendar=calendar_for(t.holiday_country or country),
+        )
+        for t in transitions
+    ]
+
+
+@lru_cache(maxsize=64)
+def calendar_for(country: str) -> WorkCalendar:
+    """One shared calendar per country."""
+    return WorkCalendar(country=country)
+
+
+def complete_task(
+    session: Session, *, task: Task, user_id: str, note: str, now: datetime
+) -> tuple[Transition, str]:
+    """Mark a task done and move the transition's state (the caller commits).
+
+    Returns the transition and its state before the change.
+    """
+    t = session.get(Transition, task.transition_id, with_for_update=True)
+    before = t.state
+    task.done_at, task.done_by, task.note = now, user_id, note
+    session.add(task)
+    session.flush()
+    states = [
+        TaskState(k.milestone, k.role, k.done_at is not None)
+        for k in tasks(session, transition_id=t.id)
+    ]
+    t.state = state_after_done(t.state, states, task.milestone)
+    t.updated_at = now
+    if t.state == "closed":
+        t.closed_at = now
+    t.next_due_at = now  # the scheduler looks again: reminders for this task are void now
+    session.add(t)
+    return t, before
+
+
+def move_handoff_date(
+    session: Session, *, t: Transition, new_date: date, today: date, now: datetime
+) -> None:
+    """Re-plan the open tasks around a new handoff date (the caller commits)."""
+    dates = replanned(planned=t.planned, anchor=new_date, today=today, strategic=t.strategic)
+    for k in tasks(session, transition_id=t.id):
+        if k.done_at is None and (k.milestone, k.role) in dates:
+            k.due_on, k.compressed = dates[(k.milestone, k.role)]
+            session.add(k)
+    t.handoff_date, t.updated_at, t.next_due_at = new_date, now, now
+    session.add(t)
+
+
+def set_state(session: Session, *, t: Transition, state: str, now: datetime) -> None:
+    """Store a state the state machine allowed."""
+    t.state, t.updated_at = state, now
+    if state in TERMINAL:
+        t.closed_at, t.next_due_at = now, None
+    session.add(t)

@@ -1,0 +1,149 @@
+"""What the scheduler must send, and when: pure functions of a transition, its tasks and a clock.
+
+Every message has an idempotency key (transition, milestone, role, recipient, kind): the tick
+enqueues a key once, whatever happens, so nothing is sent twice and re-planning never repeats a
+nudge that already went out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from handoff.flows.calendar import WorkCalendar, local_today
+from handoff.flows.plans import Role
+
+REMINDER_AFTER_WORKING_DAYS = 2
+GHOST_REMINDERS = 2
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """What the scheduler needs of one task."""
+
+    id: int
+    milestone: str
+    seq: int
+    role: str
+    assignee: str
+    due_on: date
+    compressed: bool = False
+    done: bool = False
+    snoozed_until: datetime | None = None
+    snoozes: int = 0
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the scheduler needs of one transition."""
+
+    id: int
+    state: str
+    created_at: datetime
+    manager: str
+    tasks: tuple[TaskFacts, ...]
+    zones: dict[str, str] = field(default_factory=dict)  # user id → IANA zone
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+
+
+@dataclass(frozen=True)
+class Due:
+    """One message the plan wants sent at `due_at`."""
+
+    key: str
+    recipient: str
+    kind: str  # milestone | reminder | snooze | escalation
+    due_at: datetime
+    task_id: int | None = None
+    milestone: str | None = None
+    seq: int = 0
+
+
+def task_key(transition_id: int, task: TaskFacts, kind: str) -> str:
+    """The idempotency key of a task's message."""
+    return f"t{transition_id}:{task.milestone}:{task.role}:{task.assignee}:{kind}"
+
+
+def reminder_day(f: Facts, task: TaskFacts) -> date:
+    """The working day a task's single reminder is due: two working days after it was due
+    (or after the day it was snoozed to)."""
+    start = task.due_on
+    if task.snoozed_until is not None:
+        start = max(start, local_today(task.snoozed_until, f.zones.get(task.assignee)))
+    return f.calendar.add_working_days(start, REMINDER_AFTER_WORKING_DAYS)
+
+
+def plan_messages(f: Facts) -> list[Due]:
+    """Every message the transition's plan wants, given which tasks are done (in send order)."""
+    if f.state in ("closed", "cancelled"):
+        return []
+    cal = f.calendar
+    out: list[Due] = []
+    ghost: list[datetime] = []
+    for task in sorted(f.tasks, key=lambda k: (k.seq, k.id)):
+        if task.done:
+            continue
+        tz = f.zones.get(task.assignee)
+        first = f.created_at if task.compressed else cal.send_time(task.due_on, tz)
+        out.append(
+            Due(
+                task_key(f.id, task, "milestone"),
+                task.assignee,
+                "milestone",
+                first,
+                task.id,
+                task.milestone,
+                task.seq,
+            )
+        )
+        if task.snoozes:
+            out.append(
+                Due(
+                    task_key(f.id, task, f"snooze{task.snoozes}"),
+                    task.assignee,
+                    "snooze",
+                    task.snoozed_until or first,
+                    task.id,
+                    task.milestone,
+                    task.seq,
+                )
+            )
+        reminder_at = max(cal.send_time(reminder_day(f, task), tz), first)
+        out.append(
+            Due(
+                task_key(f.id, task, "reminder"),
+                task.assignee,
+                "reminder",
+                reminder_at,
+                task.id,
+                task.milestone,
+                task.seq,
+            )
+        )
+        if task.role == Role.DEPARTING:
+            ghost.append(reminder_at)
+    if len(ghost) >= GHOST_REMINDERS:
+        # the departing owner ignored two reminders: tell the manager the next working day
+        second = sorted(ghost)[GHOST_REMINDERS - 1]
+        tz = f.zones.get(f.manager)
+        day = cal.add_working_days(local_today(second, tz), 1)
+        out.append(
+            Due(
+                f"t{f.id}:ghost:{f.manager}:escalation",
+                f.manager,
+                "escalation",
+                max(cal.send_time(day, tz), second),
+            )
+        )
+    return out
+
+
+def decide(f: Facts, *, now: datetime, known: set[str]) -> tuple[list[Due], datetime | None]:
+    """The messages due by `now` that are not enqueued yet, and when to look again."""
+    due, later = [], []
+    for m in plan_messages(f):
+        if m.key in known:
+            continue
+        (due if m.due_at <= now else later).append(m)
+    due.sort(key=lambda m: (m.due_at, m.seq, m.kind != "milestone"))
+    return due, min((m.due_at for m in later), default=None)
