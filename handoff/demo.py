@@ -149,8 +149,8 @@ def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO)
     from handoff.bot.server import asgi, bind, server
 
     cast = Cast()
-    # Monday 09:00 in Berlin, four weeks and a bit before a Monday handoff
-    start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    # Monday 7 Dec 2026, 09:00 in Berlin: four weeks before a Monday handoff
+    start = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
     clock = SimClock(start)
     with (
         tempfile.TemporaryDirectory(prefix="handoff-demo-") as tmp,
@@ -166,6 +166,7 @@ def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO)
             api_url=emu.url,
             database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
             lang=lang,
+            holiday_country="DE",
         )
         handoff = build(settings, clock=clock, executor=InlineExecutor())
         sock = bind("127.0.0.1", 0)
@@ -194,6 +195,23 @@ def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO)
             handoff.services.engine.dispose()
 
 
+NOTES = {
+    "planning": "Knowledge document started; Maya briefed Noah.",
+    "onboarding": "Deep-dive held: 90 minutes, recording shared.",
+    "customer_comm": "Introduction email sent to the CFO and the VP Operations.",
+    "joint_meeting": "Joint meeting held; the customer liked the priorities recap.",
+    "handoff": "Announcement sent; documents handed over.",
+    "follow_up": "Follow-up sent with the top three priorities.",
+    "fully_responsible": "",
+    "retrospective": "Retrospective done; customer rated the transition 5/5.",
+    "step_back": "Step-back note sent.",
+}
+# the humans are not perfect: Noah lets the follow-up slide until the reminder,
+# Dana snoozes the customer email once before sending it
+IGNORE_UNTIL_REMINDER = {("U0NOAH", "follow_up")}
+SNOOZE_FIRST = {("U0DANA", "customer_comm")}
+
+
 class Story:
     """The demo's script: who clicks what, day by day."""
 
@@ -208,26 +226,29 @@ class Story:
     ) -> None:
         self.emu, self.driver, self.handoff, self.clock = emu, driver, handoff, clock
         self.cast, self.t = cast, transcript
+        self.handled: set[tuple[str, str]] = set()
+        self.snoozed: set[tuple[str, str]] = set()
 
     def run(self, *, kind: str, planned: bool) -> int:
-        """Start the transition, then walk it through its plan."""
+        """Start the transition, then walk it through its whole plan in simulated time."""
+        from handoff.bot.scheduler import tick
+
         c = self.cast
-        handoff_date = date(2026, 12, 28) + timedelta(days=7) if planned else date(2026, 11, 30)
+        start = self.clock()
+        anchor = start.date() + timedelta(days=28) if planned else start.date()
         self.t.say(
-            f"Handoff demo: {kind}, {'planned' if planned else 'unplanned'}: "
-            f"{ACCOUNT} moves from Dana to Noah; Maya is their manager.\n"
+            f"Handoff demo: {kind}, {'planned' if planned else 'unplanned'}. {ACCOUNT} moves "
+            f"from Dana (Berlin) to Noah (New York); Maya (Berlin) is their manager.\n"
         )
-        self.t.say("Maya types /handoff start")
+        self.day_header(start, anchor)
+        self.t.say("  Maya types /handoff start and fills in the form")
         resp = self.driver.slash(c.manager, "start")
         if resp.status != 200:
             self.t.say(f"!! /handoff start answered {resp.status}")
             return 1
-        self.t.flush()
-        view = self.driver.last_view()
-        self.t.say("Maya fills in the form and submits it")
         resp = self.driver.submit(
             c.manager,
-            view,
+            self.driver.last_view(),
             {
                 "account": ACCOUNT,
                 "departing_owner": c.departing,
@@ -235,7 +256,7 @@ class Story:
                 "manager": c.manager,
                 "kind": kind,
                 "planned": "planned" if planned else "unplanned",
-                "handoff_date": handoff_date.isoformat(),
+                "handoff_date": anchor.isoformat(),
                 "strategic": ["strategic"],
                 "reason": "Dana moves to the enterprise team",
             },
@@ -244,14 +265,120 @@ class Story:
             self.t.say(f"!! the form was rejected: {resp.body}")
             return 1
         self.t.flush()
-        self.t.say("\nNoah types /handoff status Acme Corp")
-        self.show_reply(self.driver.slash(c.new_owner, f"status {ACCOUNT}"))
-        return 0
+        self.act()
+        end = datetime.combine(
+            anchor + timedelta(days=46 if planned else 30), datetime.min.time(), tzinfo=UTC
+        )
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        day = start.date()
+        while hour < end:
+            hour += timedelta(hours=1)
+            self.clock.set(hour)
+            if hour.date() != day:
+                day = hour.date()
+                self.pending_header = (hour, anchor)
+            tick(self.handoff)
+            self.act()
+        self.t.say("")
+        self.show_reply(
+            self.driver.slash(c.new_owner, f"status {ACCOUNT}"), "Noah: /handoff status"
+        )
+        return self.summary()
 
-    def show_reply(self, resp: Any) -> None:
-        """Slash-command replies come back in the HTTP response (ephemeral): show it."""
+    pending_header: tuple[datetime, date] | None = None
+
+    def day_header(self, moment: datetime, anchor: date) -> None:
+        """A line per simulated day on which something happens."""
+        days = (moment.date() - anchor).days
+        rel = "T" if days == 0 else f"T{days:+d}".replace("-", "−")
+        local = moment.astimezone(self.t.tz)
+        self.t.say(f"\n── {local.strftime('%a %d %b %Y')} · {rel} " + "─" * 30)
+
+    def flush(self) -> None:
+        """Print the day's header before its first call, then the calls."""
+        if (
+            self.pending_header
+            and len(self.emu.calls) > self.t.seen
+            and any(
+                c.method not in ("users.info", "conversations.open", "auth.test", "views.publish")
+                for c in self.emu.calls[self.t.seen :]
+            )
+        ):
+            self.day_header(*self.pending_header)
+            self.pending_header = None
         self.t.flush()
+
+    def act(self) -> None:
+        """Each person reacts to the nudges they got: Done with a note, sometimes a snooze."""
+        self.flush()
+        for user in (self.cast.departing, self.cast.new_owner, self.cast.manager):
+            for msg in self.emu.messages(user):
+                buttons = [
+                    e
+                    for b in msg.get("blocks", [])
+                    if b.get("type") == "actions"
+                    for e in b.get("elements", [])
+                ]
+                done = next((e for e in buttons if e.get("action_id") == "task.done"), None)
+                if done is None:
+                    continue
+                kind, milestone = self.nudge_kind(msg)
+                key = (user, milestone)
+                if key in IGNORE_UNTIL_REMINDER and kind != "reminder":
+                    continue
+                if key in SNOOZE_FIRST and key not in self.snoozed:
+                    self.snoozed.add(key)
+                    self.t.say(f"  {self.t.name(user)} clicks Snooze 1 day")
+                    self.driver.click_message_button(user, msg, "task.snooze_day")
+                    self.flush()
+                    continue
+                if (user, msg["ts"]) in self.handled:
+                    continue
+                self.handled.add((user, msg["ts"]))
+                note = NOTES.get(milestone, "")
+                self.t.say(f"  {self.t.name(user)} clicks Done" + (f": “{note}”" if note else ""))
+                self.driver.click_message_button(user, msg, "task.done")
+                self.driver.submit(user, self.driver.last_view(), {"note": note})
+                self.flush()
+
+    def nudge_kind(self, msg: dict[str, Any]) -> tuple[str, str]:
+        """(kind, milestone) of a nudge, from the outbox row that sent it."""
+        from sqlmodel import select
+
+        from handoff.storage.db import session
+        from handoff.storage.models import Outbox
+
+        with session(self.handoff.services.engine) as s:
+            row = s.exec(select(Outbox).where(Outbox.ts == msg["ts"])).first()
+        return (row.kind, row.milestone or "") if row else ("", "")
+
+    def show_reply(self, resp: Any, who: str) -> None:
+        """Slash-command replies come back in the HTTP response (ephemeral): show it."""
+        self.flush()
         if not self.t.as_json:
+            self.t.say(f"  {who} (only Noah sees this):")
             body = resp.json() or {}
             for line in render(body, self.t.name).splitlines():
                 self.t.say(f"  {'':12}  │ {line}")
+
+    def summary(self) -> int:
+        """Final figures; exit status 1 if anything was sent twice or left unsent."""
+        from sqlmodel import select
+
+        from handoff.storage.db import session
+        from handoff.storage.models import Outbox, Transition
+
+        with session(self.handoff.services.engine) as s:
+            rows = s.exec(select(Outbox)).all()
+            t = s.exec(select(Transition)).one()
+        posted = [c for c in self.emu.calls_to("chat.postMessage") if not c.failed]
+        keys = [
+            ((c.args.get("metadata") or {}).get("event_payload") or {}).get("key") for c in posted
+        ]
+        twice = len(keys) - len(set(keys))
+        unsent = [r.key for r in rows if r.status == "pending"]
+        self.t.say(
+            f"\nDone: state {t.state}; {len(posted)} DMs sent, {twice} sent twice, "
+            f"{len(unsent)} still pending."
+        )
+        return 0 if twice == 0 and t.state == "closed" else 1

@@ -52,18 +52,33 @@ def test_manager_joins_the_joint_meeting_only_for_strategic_accounts():
 
 def test_unplanned_plan_counts_from_the_start_day_across_a_month_end():
     plan = build_plan(
-        planned=False, anchor=date(2027, 1, 30), today=date(2027, 1, 30), strategic=False
+        planned=False, anchor=date(2027, 1, 29), today=date(2027, 1, 29), strategic=False
     )
     due = {t.milestone: t.due_on for t in plan}
     assert due == {
-        "assign": date(2027, 1, 30),
-        "knowledge_transfer": date(2027, 1, 31),
-        "customer_comm": date(2027, 2, 1),
-        "joint_meeting": date(2027, 2, 6),
-        "fully_responsible": date(2027, 2, 13),
-        "retrospective": date(2027, 2, 27),
+        "assign": date(2027, 1, 29),  # Friday
+        "knowledge_transfer": date(2027, 2, 1),  # Saturday → Monday
+        "customer_comm": date(2027, 2, 1),  # Sunday → Monday
+        "joint_meeting": date(2027, 2, 5),
+        "fully_responsible": date(2027, 2, 12),
+        "retrospective": date(2027, 2, 26),
     }
     assert [s.key for s in UNPLANNED][0] == "assign"
+
+
+def test_milestones_on_holidays_move_to_the_next_working_day():
+    # T = Fri 1 Jan 2027 (New Year): the handoff itself moves to Monday 4 Jan in Germany
+    plan = build_plan(
+        planned=True,
+        anchor=date(2027, 1, 1),
+        today=date(2026, 11, 2),
+        strategic=False,
+        calendar=WorkCalendar(country="DE"),
+    )
+    due = {t.milestone: t.due_on for t in plan}
+    assert due["handoff"] == date(2027, 1, 4)
+    assert due["joint_meeting"] == date(2026, 12, 28)  # Fri 25 Dec → Mon 28 Dec
+    assert all(d.weekday() < 5 for d in due.values())
 
 
 def test_late_start_compresses_past_milestones_to_today_in_order():

@@ -106,7 +106,11 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
                 return
             repo.save_people(s, people=people.values(), now=now)
             planned_tasks = build_plan(
-                planned=req.planned, anchor=req.handoff_date, today=today, strategic=req.strategic
+                planned=req.planned,
+                anchor=req.handoff_date,
+                today=today,
+                strategic=req.strategic,
+                calendar=repo.calendar_for(services.settings.holiday_country),
             )
             try:
                 t = repo.create_transition(

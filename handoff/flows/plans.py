@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from handoff.flows.calendar import WorkCalendar
+
 
 class Kind(StrEnum):
     """The four transition scenarios."""
@@ -92,12 +94,24 @@ class PlannedTask:
     compressed: bool
 
 
-def build_plan(*, planned: bool, anchor: date, today: date, strategic: bool) -> list[PlannedTask]:
-    """Every task of the plan, in order; milestones already past are compressed to today."""
+def build_plan(
+    *,
+    planned: bool,
+    anchor: date,
+    today: date,
+    strategic: bool,
+    calendar: WorkCalendar | None = None,
+) -> list[PlannedTask]:
+    """Every task of the plan, in order; milestones already past are compressed to today.
+
+    A milestone that falls on a weekend or public holiday moves to the next working day.
+    """
+    cal = calendar or WorkCalendar()
     tasks: list[PlannedTask] = []
     for seq, s in enumerate(steps(planned)):
         due = anchor + timedelta(days=s.offset)
         compressed = due < today
+        due = cal.next_working_day(due)
         for role in s.roles_for(strategic):
             tasks.append(PlannedTask(s.key, seq, role, today if compressed else due, compressed))
     return tasks

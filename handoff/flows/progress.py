@@ -47,8 +47,10 @@ def move_errors(*, planned: bool, new_date: date | None, today: date) -> dict[st
 
 
 def replanned(
-    *, planned: bool, anchor: date, today: date, strategic: bool
+    *, planned: bool, anchor: date, today: date, strategic: bool, calendar: WorkCalendar
 ) -> dict[tuple[str, str], tuple[date, bool]]:
     """New (due day, compressed) per (milestone, role) after the handoff date moved."""
-    plan = build_plan(planned=planned, anchor=anchor, today=today, strategic=strategic)
+    plan = build_plan(
+        planned=planned, anchor=anchor, today=today, strategic=strategic, calendar=calendar
+    )
     return {(p.milestone, p.role.value): (p.due_on, p.compressed) for p in plan}

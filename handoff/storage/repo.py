@@ -261,7 +261,13 @@ def move_handoff_date(
     session: Session, *, t: Transition, new_date: date, today: date, now: datetime
 ) -> None:
     """Re-plan the open tasks around a new handoff date (the caller commits)."""
-    dates = replanned(planned=t.planned, anchor=new_date, today=today, strategic=t.strategic)
+    dates = replanned(
+        planned=t.planned,
+        anchor=new_date,
+        today=today,
+        strategic=t.strategic,
+        calendar=calendar_for(t.holiday_country),
+    )
     for k in tasks(session, transition_id=t.id):
         if k.done_at is None and (k.milestone, k.role) in dates:
             k.due_on, k.compressed = dates[(k.milestone, k.role)]
