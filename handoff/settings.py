@@ -27,6 +27,7 @@ class Settings:
     digest_cron: str = "0 9 * * MON"
     lang: str = "en"
     holiday_country: str = ""
+    lease_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +44,13 @@ class Settings:
             "HANDOFF_TICK_SECONDS",
             float,
             0.01,
+            86400,
+        )
+        lease = _number(
+            get("HANDOFF_LEASE_SECONDS", str(defaults.lease_seconds)),
+            "HANDOFF_LEASE_SECONDS",
+            float,
+            1,
             86400,
         )
         lang = get("HANDOFF_LANG", defaults.lang).lower()
@@ -72,6 +80,7 @@ class Settings:
             digest_cron=cron,
             lang=lang,
             holiday_country=country,
+            lease_seconds=lease,
         )
 
     def require(self, *names: str) -> None:

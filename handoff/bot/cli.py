@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 import sys
 
 from handoff.settings import ConfigError, Settings
@@ -31,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.cmd == "serve" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # one line per tick is noise
     try:
         if args.cmd == "demo":
             from handoff.demo import run_demo
@@ -54,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             from handoff.bot.app import build
             from handoff.bot.server import serve
 
-            serve(build(settings), port=settings.port, socket_mode=args.socket)
+            worker = f"{socket.gethostname()}:{os.getpid()}"
+            serve(build(settings, worker=worker), port=settings.port, socket_mode=args.socket)
             return 0
     except ConfigError as exc:
         print(f"handoff: {exc}", file=sys.stderr)

@@ -47,8 +47,11 @@ class Dispatcher:
         self.services = services
         self.client = client
 
-    def tick(self, *, limit: int = 200, transition_id: int | None = None) -> int:
-        """Claim and send due rows until none is left; returns how many were sent."""
+    def tick(self, *, limit: int = 25, transition_id: int | None = None) -> int:
+        """Claim and send due rows until none is left; returns how many were sent.
+
+        Small batches let replicas share the work and keep each claim's lease short.
+        """
         sent = 0
         while True:
             now = self.services.clock()
@@ -59,6 +62,7 @@ class Dispatcher:
                     worker=self.services.worker,
                     limit=limit,
                     transition_id=transition_id,
+                    lease=timedelta(seconds=self.services.settings.lease_seconds),
                 )
                 s.commit()
             if not rows:
@@ -70,6 +74,13 @@ class Dispatcher:
         """Send one claimed row and record the outcome; never raises for Slack faults."""
         now = self.services.clock()
         engine = self.services.engine
+        lease = timedelta(seconds=self.services.settings.lease_seconds)
+        with session(engine) as s:
+            mine = outbox.renew(s, row_id=row.id, worker=self.services.worker, now=now, lease=lease)
+            s.commit()
+        if not mine:
+            log.warning("outbox %s: claim lost to another replica; not sending", row.key)
+            return 0
         try:
             if row.status == "recovering":
                 found = self._already_posted(row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -90,6 +91,10 @@ def server(app: Starlette, *, log_level: str = "info") -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+def _exit_cleanly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
 def serve(handoff: Handoff, *, port: int, socket_mode: bool = False) -> None:
     """Run until SIGTERM/SIGINT: HTTP events, or Socket Mode with /healthz over HTTP."""
     handler = None
@@ -99,6 +104,10 @@ def serve(handoff: Handoff, *, port: int, socket_mode: bool = False) -> None:
         handler = SocketModeHandler(handoff.app, handoff.services.settings.app_token)
     app = asgi(handoff, http_events=not socket_mode, socket_mode=handler)
     sock = bind("0.0.0.0", port)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal with the
+    # handler it found: make that a clean exit (status 0) rather than death by signal
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     log.info(
         "listening on port %s (%s)", sock.getsockname()[1], "socket mode" if socket_mode else "http"
     )

@@ -62,8 +62,9 @@ def claim(
     *,
     now: datetime,
     worker: str,
-    limit: int = 100,
+    limit: int = 25,
     transition_id: int | None = None,
+    lease: timedelta = LEASE,
 ) -> list[Outbox]:
     """Claim due rows for this worker (SKIP LOCKED on PostgreSQL); the caller commits at once.
 
@@ -98,7 +99,7 @@ def claim(
         .values(
             status="sending",
             claimed_by=worker,
-            lease_until=now + LEASE,
+            lease_until=now + lease,
             attempts=Outbox.attempts + 1,
         )
         .returning(Outbox.id)
@@ -110,8 +111,9 @@ def claim(
         ).all()
     )
     for row in rows:
+        session.expunge(row)  # detached: the marker below must never be written back
         if row.id in stale:
-            row.status = "recovering"  # in memory only: tells the sender to look first
+            row.status = "recovering"  # tells the sender to look in Slack first
     return rows
 
 
@@ -210,3 +212,17 @@ def forget_pending(session: Session, *, transition_id: int, kinds: Sequence[str]
         col(Outbox.kind).in_(list(kinds)),
     )
     return session.exec(stmt).rowcount or 0  # type: ignore[call-overload]
+
+
+def renew(session: Session, *, row_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
+    """Extend this worker's claim on a row just before sending it.
+
+    False when the claim was lost (the lease ran out and another replica took the row over):
+    the caller must then not send.
+    """
+    stmt = (
+        sa.update(Outbox)
+        .where(Outbox.id == row_id, Outbox.claimed_by == worker, Outbox.status == "sending")
+        .values(lease_until=now + lease)
+    )
+    return (session.exec(stmt).rowcount or 0) == 1  # type: ignore[call-overload]
