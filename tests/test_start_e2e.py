@@ -186,10 +186,17 @@ def test_user_text_is_escaped_so_nobody_is_pinged(slack, emu, handoff):
     assert "&lt;!here&gt; now &amp; &lt;https://x.test|click&gt;" in joined
 
 
-def test_a_compressed_plan_says_so(slack, emu, handoff):
-    start(slack, handoff_date="2026-12-09")
+def test_a_compressed_plan_says_so_and_sends_past_milestones_at_once(slack, emu, handoff):
+    start(slack, handoff_date="2026-12-09")  # nine days to go, whatever the hour
     welcome = json.dumps(dms(emu)[0].args["blocks"])
     assert "compressed" in welcome
+    to_dana = [
+        c.args["metadata"]["event_payload"]["key"]
+        for c in dms(emu)
+        if c.args["channel"] == DEPARTING
+    ]
+    assert to_dana[0].endswith(":welcome:U0DANA")
+    assert [k.split(":")[1] for k in to_dana[1:]] == ["planning", "onboarding", "customer_comm"]
     with session(handoff.services.engine) as s:
         tasks = s.exec(select(Task)).all()
     past = [k for k in tasks if k.milestone in ("planning", "onboarding", "customer_comm")]

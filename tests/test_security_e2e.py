@@ -1,0 +1,102 @@
+"""Requests Slack did not sign are refused; retries never act twice; people see only their own."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from sqlmodel import select
+
+from handoff.storage.db import session
+from handoff.storage.models import Transition
+from tests.conftest import DEPARTING, MANAGER, NEW, OTHER
+from tests.test_start_e2e import start
+
+FORM = "application/x-www-form-urlencoded"
+BODY = "command=%2Fhandoff&text=list&user_id=U0MAYA&team_id=T0001&trigger_id=t1&channel_id=C1"
+
+
+def test_a_wrong_signature_gets_401_and_changes_nothing(slack, emu):
+    assert slack.post(BODY, FORM, secret="not-the-secret").status == 401
+    assert emu.calls == []
+
+
+def test_a_missing_signature_gets_401(slack, emu):
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(
+        slack.target, data=BODY.encode(), method="POST", headers={"Content-Type": FORM}
+    )
+    try:
+        status = urllib.request.urlopen(req, timeout=10).status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    assert status == 401
+
+
+def test_a_replayed_request_older_than_five_minutes_gets_401(slack, emu, handoff):
+    old = int(time.time()) - 6 * 60
+    resp = slack.post(BODY.replace("text=list", "text=start"), FORM, timestamp=old)
+    assert resp.status == 401
+    assert emu.calls_to("views.open") == []
+
+
+def test_an_events_api_retry_is_acknowledged_but_not_redone(slack, emu):
+    event = {"type": "app_home_opened", "user": NEW, "channel": "D0NOAH", "tab": "home"}
+    assert slack.event(event, event_id="Ev001").status == 200
+    assert slack.event(event, event_id="Ev001", retry_num=1).status == 200
+    assert slack.event(event, event_id="Ev001", retry_num=2).status == 200
+    assert len(emu.calls_to("views.publish")) == 1
+    assert slack.event(event, event_id="Ev002").status == 200
+    assert len(emu.calls_to("views.publish")) == 2
+
+
+def test_app_home_groups_transitions_by_role(slack, emu, handoff):
+    start(slack)
+    slack.event({"type": "app_home_opened", "user": NEW, "tab": "home"}, event_id="Ev9")
+    home = emu.home(NEW)
+    text = json.dumps(home)
+    assert home["type"] == "home" and "Acme Corp" in text and "Taking over" in text
+    assert len(home["blocks"]) <= 100
+
+
+def test_list_shows_only_the_callers_transitions(slack, emu, handoff):
+    start(slack)
+    start(slack, account="Globex", departing_owner=OTHER, new_owner=NEW)
+    dana = json.dumps(slack.slash(DEPARTING, "list").json())
+    assert "Acme Corp" in dana and "Globex" not in dana
+    noah = json.dumps(slack.slash(NEW, "list").json())
+    assert "Acme Corp" in noah and "Globex" in noah
+    otto = slack.slash(OTHER, "list").json()
+    assert "Globex" in json.dumps(otto) and "Acme" not in json.dumps(otto)
+    assert otto.get("response_type") == "ephemeral"
+
+
+def test_status_reveals_nothing_to_outsiders(slack, emu, handoff):
+    start(slack)
+    outsider = slack.slash(OTHER, "status acme corp").json()
+    nobody = slack.slash(OTHER, "status No Such Account").json()
+    strip = lambda d: json.dumps(d).replace("acme corp", "X").replace("No Such Account", "X")  # noqa: E731
+    assert strip(outsider) == strip(nobody)  # the same answer as for an unknown account
+    assert "U0DANA" not in json.dumps(outsider)
+    insider = json.dumps(slack.slash(MANAGER, "status ACME CORP").json(), ensure_ascii=False)
+    assert "<@U0DANA>" in insider and "Planung" in insider  # Maya reads German
+
+
+def test_help_and_unknown_subcommands_explain_everything(slack):
+    for text in ("help", "", "frobnicate"):
+        body = slack.slash(NEW, text).json()
+        assert body["response_type"] == "ephemeral"
+        dumped = json.dumps(body)
+        for sub in ("start", "list", "status", "doc", "coach", "digest", "help"):
+            assert f"/handoff {sub}" in dumped
+    assert "frobnicate" in json.dumps(slack.slash(NEW, "frobnicate").json())
+
+
+def test_the_creator_who_is_not_involved_can_follow_the_transition(slack, emu, handoff):
+    start(slack, user=OTHER)
+    with session(handoff.services.engine) as s:
+        t = s.exec(select(Transition)).one()
+    assert t.creator == OTHER
+    assert "Acme Corp" in json.dumps(slack.slash(OTHER, "status Acme Corp").json())
