@@ -109,6 +109,9 @@ class Transcript:
         elif call.method in ("views.open", "views.push"):
             title = (args.get("view") or {}).get("title", {}).get("text", "")
             print(f"  {stamp}  modal opens: {title}", file=self.out)
+        elif call.method == "chat.update":
+            last = render(args, self.name).splitlines()[-1:] or [""]
+            print(f"  {stamp}  the DM now ends: {last[0]}", file=self.out)
         elif call.method == "response_url":
             print(f"  {stamp}  (reply) {render(args, self.name)}", file=self.out)
         else:

@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             worker = f"{socket.gethostname()}:{os.getpid()}"
             serve(build(settings, worker=worker), port=settings.port, socket_mode=args.socket)
             return 0
+    except BrokenPipeError:  # `handoff demo | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ConfigError as exc:
         print(f"handoff: {exc}", file=sys.stderr)
         return 2

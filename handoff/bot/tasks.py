@@ -146,10 +146,11 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             t.state,
         )
         if meta.get("channel") and meta.get("ts"):
+            with session(services.engine) as s:
+                me = repo.people(s, user_ids=[user]).get(user)
+            day = local_today(now, me.tz if me else "")
             line = text(
-                catalog(lang).done_line(
-                    f"<@{user}>", fmt_date(now.date(), lang), blocks.escape(note)
-                )
+                catalog(lang).done_line(f"<@{user}>", fmt_date(day, lang), blocks.escape(note))
             )
             original = blocks.nudge(t, task, task.id, "milestone", lang)
             client.chat_update(
