@@ -209,9 +209,10 @@ NOTES = {
     "retrospective": "Retrospective done; customer rated the transition 5/5.",
     "step_back": "Step-back note sent.",
 }
-# the humans are not perfect: Noah lets the follow-up slide until the reminder,
+# the humans are not perfect: Noah lets one task (follow-up, or the unplanned knowledge
+# transfer) slide until the reminder,
 # Dana snoozes the customer email once before sending it
-IGNORE_UNTIL_REMINDER = {("U0NOAH", "follow_up")}
+IGNORE_UNTIL_REMINDER = {("U0NOAH", "follow_up"), ("U0NOAH", "knowledge_transfer")}
 SNOOZE_FIRST = {("U0DANA", "customer_comm")}
 
 
