@@ -244,6 +244,14 @@ def test_serve_without_settings_names_what_is_missing():
         timeout=60,
     )
     assert bad.returncode == 2 and "PORT" in bad.stderr and "Traceback" not in bad.stderr
+    socket_mode = subprocess.run(
+        [sys.executable, "-m", "handoff.bot.cli", "serve", "--socket"],
+        env={**env, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert socket_mode.returncode == 2 and "SLACK_APP_TOKEN" in socket_mode.stderr
 
 
 def test_healthz_answers_while_serving(emu, tmp_path):
