@@ -228,5 +228,23 @@ def test_a_permanent_error_fails_the_row_and_tells_the_manager(slack, emu, hando
     with session(handoff.services.engine) as s:
         failed = s.exec(select(Outbox).where(Outbox.status == "failed")).one()
     assert failed.recipient == NEW and failed.last_error == "account_inactive"
-    told = posted(emu, MANAGER, "failed")
+    told = [
+        c for c in posted(emu, MANAGER) if ":failed:" in c.args["metadata"]["event_payload"]["key"]
+    ]
     assert len(told) == 1 and "<@U0NOAH>" in json.dumps(told[0].args)
+    # Noah is gone: nothing more is planned for him, and the manager is told only once
+    clock.set(at(2027, 2, 20, 12))
+    tick(handoff)
+    assert not [
+        c for c in emu.calls_to("chat.postMessage") if c.args["channel"] == NEW and not c.failed
+    ]
+    assert (
+        len(
+            [
+                c
+                for c in posted(emu, MANAGER)
+                if ":failed:" in c.args["metadata"]["event_payload"]["key"]
+            ]
+        )
+        == 1
+    )

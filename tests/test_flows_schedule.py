@@ -96,7 +96,9 @@ def test_dst_week_keeps_nine_local():
 
 def test_weekend_and_holiday_milestones_move_to_the_next_working_day():
     cal = WorkCalendar(country="DE")
-    f = facts(anchor=date(2027, 1, 1), today=date(2026, 11, 30), cal=cal)
+    f = facts(
+        anchor=date(2027, 1, 1), today=date(2026, 11, 30), cal=cal, created=at(2026, 11, 30, 8)
+    )
     sends = {
         (m.recipient, m.milestone): m.due_at for m in plan_messages(f) if m.kind == "milestone"
     }
@@ -215,3 +217,20 @@ def test_a_milestone_moves_the_state_only_when_all_its_tasks_are_done():
         )
         == "joint_meeting"
     )
+
+
+def test_what_is_due_at_the_start_goes_out_at_once_in_plan_order():
+    # started on Monday 15 Mar at 10:00 UTC: planning (today, 09:00 Berlin) is already due,
+    # and so is nothing else; it comes at the start instant, not before it
+    created = at(2027, 3, 15, 10)
+    f = facts(anchor=date(2027, 4, 12), today=date(2027, 3, 15), created=created)
+    due, _ = decide(f, now=created, known=set())
+    assert {m.milestone for m in due} == {"planning"}
+    assert all(m.due_at == created for m in due)
+
+
+def test_nothing_is_planned_for_a_person_slack_says_is_gone():
+    f = replace(facts(), unreachable=frozenset({D}))
+    messages = plan_messages(f)
+    assert not [m for m in messages if m.recipient == D]
+    assert not [m for m in messages if m.kind == "escalation"]

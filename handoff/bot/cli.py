@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             from handoff.bot.app import build
             from handoff.bot.server import serve
 
-            worker = f"{socket.gethostname()}:{os.getpid()}"
+            worker = f"{socket.gethostname()[:40]}:{os.getpid()}"  # fits claimed_by
             serve(build(settings, worker=worker), port=settings.port, socket_mode=args.socket)
             return 0
     except BrokenPipeError:  # `handoff demo | head`: the reader left, which is fine

@@ -38,6 +38,7 @@ PERMANENT = frozenset(
 )
 METADATA_TYPE = "handoff_message"
 NOTICES = ("cancelled", "moved", "closed")
+UNREACHABLE = frozenset({"user_not_found", "users_not_found", "account_inactive", "user_disabled"})
 
 
 class Dispatcher:
@@ -76,7 +77,14 @@ class Dispatcher:
         engine = self.services.engine
         lease = timedelta(seconds=self.services.settings.lease_seconds)
         with session(engine) as s:
-            mine = outbox.renew(s, row_id=row.id, worker=self.services.worker, now=now, lease=lease)
+            mine = outbox.renew(
+                s,
+                row_id=row.id,
+                worker=self.services.worker,
+                attempts=row.attempts,
+                now=now,
+                lease=lease,
+            )
             s.commit()
         if not mine:
             log.warning("outbox %s: claim lost to another replica; not sending", row.key)
@@ -88,14 +96,26 @@ class Dispatcher:
                     with session(engine) as s:
                         outbox.mark_sent(s, row_id=row.id, now=now, channel=found[0], ts=found[1])
                         s.commit()
-                    log.info("outbox %s was already posted before a restart", row.key)
+                    log.info("outbox %s had already reached Slack", row.key)
                     return 0
+        except (SlackApiError, OSError) as exc:
+            self._retry(row, f"history check: {exc}", uncertain=True)
+            return 0
+        if row.attempts > outbox.MAX_ATTEMPTS:
+            self._failed(row, f"gave up after {row.attempts - 1} attempts: {row.last_error}")
+            return 0
+        try:
             args, reason = self.render(row)
-            if args is None:
-                with session(engine) as s:
-                    outbox.mark_skipped(s, row_id=row.id, reason=reason)
-                    s.commit()
-                return 0
+        except Exception as exc:  # a bug in rendering must not stop the dispatcher
+            log.exception("outbox %s could not be rendered", row.key)
+            self._failed(row, f"internal: {type(exc).__name__}")
+            return 0
+        if args is None:
+            with session(engine) as s:
+                outbox.mark_skipped(s, row_id=row.id, reason=reason)
+                s.commit()
+            return 0
+        try:
             resp = self.client.chat_postMessage(
                 channel=row.recipient,
                 metadata={"event_type": METADATA_TYPE, "event_payload": {"key": row.key}},
@@ -103,6 +123,19 @@ class Dispatcher:
                 unfurl_media=False,
                 **args,
             )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            if error in PERMANENT:
+                self._failed(row, error)
+            else:
+                # HTTP 200 with ok:false and 429 (after slack_sdk waited out Retry-After) mean
+                # Slack did not post; after a 5xx it may have
+                self._retry(row, error, uncertain=exc.response.status_code >= 500)
+            return 0
+        except Exception as exc:  # connection lost, answer cut short: Slack may have it
+            self._retry(row, f"connection: {type(exc).__name__}: {exc}", uncertain=True)
+            return 0
+        try:
             with session(engine) as s:
                 outbox.mark_sent(
                     s,
@@ -112,20 +145,9 @@ class Dispatcher:
                     ts=resp.get("ts"),
                 )
                 s.commit()
-            return 1
-        except SlackApiError as exc:
-            error = str(exc.response.get("error") or exc.response.status_code)
-            if error in PERMANENT:
-                self._failed(row, error)
-            else:
-                # after a 429 slack_sdk already waited out Retry-After; a 5xx may have posted
-                self._retry(row, error, uncertain=exc.response.status_code != 429)
-        except OSError as exc:  # connection refused, reset, timeout: Slack may have it
-            self._retry(row, f"connection: {exc}", uncertain=True)
-        except Exception as exc:  # a bug in rendering must not stop the dispatcher
-            log.exception("outbox %s could not be rendered", row.key)
-            self._failed(row, f"internal: {type(exc).__name__}")
-        return 0
+        except Exception:  # the lease runs out; the next claim finds the message in Slack
+            log.exception("outbox %s was posted but could not be marked sent", row.key)
+        return 1
 
     def _retry(self, row: Outbox, error: str, *, uncertain: bool) -> None:
         with session(self.services.engine) as s:
@@ -144,13 +166,16 @@ class Dispatcher:
         now = self.services.clock()
         with session(self.services.engine) as s:
             outbox.mark_failed(s, row_id=row.id, error=error)
+            if error in UNREACHABLE:
+                repo.mark_unreachable(s, user_id=row.recipient, now=now)
             t = s.get(Transition, row.transition_id) if row.transition_id else None
             if t is not None and row.recipient != t.manager and row.kind != "delivery_failed":
                 outbox.enqueue(
                     s,
                     messages=[
                         outbox.Message(
-                            key=f"{row.key}:failed",
+                            # once per person and transition, however many messages fail
+                            key=f"t{t.id}:failed:{row.recipient}",
                             recipient=t.manager,
                             kind="delivery_failed",
                             due_at=now,
@@ -166,7 +191,7 @@ class Dispatcher:
     def _already_posted(self, row: Outbox) -> tuple[str, str] | None:
         """After a crash mid-send: look in the DM for a message carrying this row's key."""
         channel = self.client.conversations_open(users=row.recipient)["channel"]["id"]
-        oldest = (row.due_at - timedelta(minutes=1)).timestamp()
+        oldest = ((row.first_try_at or row.due_at) - timedelta(minutes=1)).timestamp()
         resp = self.client.conversations_history(
             channel=channel, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -11,7 +11,7 @@ from sqlmodel import col, update
 
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.services import Services
-from handoff.flows.schedule import decide
+from handoff.flows.schedule import Due, decide
 from handoff.storage import outbox, repo
 from handoff.storage.db import session
 from handoff.storage.models import Transition
@@ -21,10 +21,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 500
+RETRY_PLAN = timedelta(hours=1)
 
 
 def plan(services: Services, now: datetime, *, transition_id: int | None = None) -> int:
-    """Turn due decisions into outbox rows (idempotency keys make this safe to repeat)."""
+    """Turn due decisions into outbox rows (idempotency keys make this safe to repeat).
+
+    One transition that fails to plan is logged and looked at again later; it never holds up
+    the others.
+    """
     added = 0
     while True:
         with session(services.engine) as s:
@@ -36,28 +41,34 @@ def plan(services: Services, now: datetime, *, transition_id: int | None = None)
             )
             known = outbox.keys(s, transition_ids=[t.id for t in transitions])
             for t, f in zip(transitions, facts, strict=True):
-                due, next_at = decide(f, now=now, known=known[t.id])
-                added += outbox.enqueue(
-                    s,
-                    messages=[
-                        outbox.Message(
-                            key=d.key,
-                            recipient=d.recipient,
-                            kind=d.kind,
-                            due_at=d.due_at,
-                            transition_id=t.id,
-                            milestone=d.milestone,
-                            payload={"task": d.task_id} if d.task_id else {},
-                        )
-                        for d in due
-                    ],
-                )
+                try:
+                    with s.begin_nested():
+                        due, next_at = decide(f, now=now, known=known[t.id])
+                        added += outbox.enqueue(s, messages=[_message(t.id, d) for d in due])
+                except Exception:
+                    log.exception("planning transition %s failed; retrying in an hour", t.id)
+                    next_at = now + RETRY_PLAN
+                # only if nobody changed it meanwhile (a click sets it to now: keep that)
                 s.exec(
-                    update(Transition).where(col(Transition.id) == t.id).values(next_due_at=next_at)
+                    update(Transition)
+                    .where(col(Transition.id) == t.id, col(Transition.next_due_at) == t.next_due_at)
+                    .values(next_due_at=next_at)
                 )
             s.commit()
         if len(transitions) < BATCH:
             return added
+
+
+def _message(transition_id: int, d: Due) -> outbox.Message:
+    return outbox.Message(
+        key=d.key,
+        recipient=d.recipient,
+        kind=d.kind,
+        due_at=d.due_at,
+        transition_id=transition_id,
+        milestone=d.milestone,
+        payload={"task": d.task_id} if d.task_id else {},
+    )
 
 
 def run_now(services: Services, dispatcher: Dispatcher, *, transition_id: int) -> int:
@@ -70,9 +81,12 @@ def tick(handoff: Handoff) -> int:
     """One scheduler tick: plan what is due, then send every due row; returns rows sent."""
     try:
         plan(handoff.services, handoff.services.clock())
-        return handoff.dispatcher.tick()
     except Exception:  # a database hiccup must not kill the job; the next tick tries again
-        log.exception("scheduler tick failed")
+        log.exception("scheduler tick: planning failed")
+    try:
+        return handoff.dispatcher.tick()
+    except Exception:
+        log.exception("scheduler tick: sending failed")
         return 0
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from handoff.flows.calendar import WorkCalendar, local_today
 from handoff.flows.plans import build_plan
+from handoff.flows.start import MAX_FUTURE_DAYS
 from handoff.flows.states import after_completion
 
 
@@ -41,6 +42,8 @@ def move_errors(*, planned: bool, new_date: date | None, today: date) -> dict[st
     """Error codes for a new handoff date."""
     if new_date is None:
         return {"handoff_date": "date_missing"}
+    if new_date > today + timedelta(days=MAX_FUTURE_DAYS):
+        return {"handoff_date": "date_too_far"}
     if planned and new_date < today:
         return {"handoff_date": "date_past"}
     return {}

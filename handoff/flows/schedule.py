@@ -44,6 +44,7 @@ class Facts:
     tasks: tuple[TaskFacts, ...]
     zones: dict[str, str] = field(default_factory=dict)  # user id → IANA zone
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    unreachable: frozenset[str] = frozenset()  # deactivated or unknown in Slack
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,13 @@ def plan_messages(f: Facts) -> list[Due]:
     out: list[Due] = []
     ghost: list[datetime] = []
     for task in sorted(f.tasks, key=lambda k: (k.seq, k.id)):
-        if task.done:
+        if task.done or task.assignee in f.unreachable:
             continue
         tz = f.zones.get(task.assignee)
-        first = f.created_at if task.compressed else cal.send_time(task.due_on, tz)
+        # what was already due when the transition started goes out at once, in plan order
+        first = (
+            f.created_at if task.compressed else max(cal.send_time(task.due_on, tz), f.created_at)
+        )
         out.append(
             Due(
                 task_key(f.id, task, "milestone"),

@@ -11,6 +11,7 @@ ACCOUNT_MAX = 80
 REASON_MAX = 500
 NOTES_MAX = 2000
 UNPLANNED_MAX_PAST_DAYS = 30
+MAX_FUTURE_DAYS = 730  # two years: further out is a typo, not a plan
 
 
 def account_key(account: str) -> str:
@@ -81,6 +82,8 @@ def validate_start(
         errors["kind"] = "kind_missing"
     if req.handoff_date is None:
         errors["handoff_date"] = "date_missing"
+    elif req.handoff_date > today + timedelta(days=MAX_FUTURE_DAYS):
+        errors["handoff_date"] = "date_too_far"
     elif req.planned and req.handoff_date < today:
         errors["handoff_date"] = "date_past"
     elif not req.planned and req.handoff_date < today - timedelta(days=UNPLANNED_MAX_PAST_DAYS):

@@ -18,6 +18,7 @@ def first_time(engine: Engine, *, event_id: str, now: datetime) -> bool:
         insert(SeenEvent)
         .values(event_id=event_id, seen_at=now)
         .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(SeenEvent.event_id)  # rowcount of INSERT … ON CONFLICT is -1 on psycopg
     )
     with engine.begin() as conn:
-        return (conn.execute(stmt).rowcount or 0) == 1
+        return conn.execute(stmt).first() is not None

@@ -125,6 +125,8 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     # the last try may have reached Slack (connection lost, 5xx): look before sending again
     uncertain: bool = False
+    # when the first try began: after a crash or lost answer, Slack is searched from here
+    first_try_at: datetime | None = Field(default=None, sa_column=utc_column())
     lease_until: datetime | None = Field(default=None, sa_column=utc_column())
     claimed_by: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, max_length=500)

@@ -12,11 +12,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from handoff.storage.models import Outbox
+from handoff.storage.models import Outbox, UTCDateTime
 
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=1)
 FIRST_BACKOFF = timedelta(seconds=30)
+MAX_ATTEMPTS = 15  # about eight hours of transient faults, then the row fails for good
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,13 @@ def enqueue(session: Session, *, messages: Iterable[Message]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Outbox).values(rows).on_conflict_do_nothing(index_elements=["key"])
-    return session.exec(stmt).rowcount or 0  # type: ignore[call-overload]
+    stmt = (
+        insert(Outbox)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Outbox.id)  # rowcount of INSERT … ON CONFLICT is -1 on psycopg
+    )
+    return len(session.exec(stmt).all())  # type: ignore[call-overload]
 
 
 def claim(
@@ -101,6 +107,7 @@ def claim(
             claimed_by=worker,
             lease_until=now + lease,
             attempts=Outbox.attempts + 1,
+            first_try_at=sa.func.coalesce(Outbox.first_try_at, sa.literal(now, UTCDateTime())),
         )
         .returning(Outbox.id)
     )
@@ -136,15 +143,20 @@ def mark_sent(
     )  # type: ignore[call-overload]
 
 
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … at most an hour."""
+    return min(FIRST_BACKOFF * (2 ** min(max(attempts - 1, 0), 16)), MAX_BACKOFF)
+
+
 def mark_retry(
     session: Session, *, row_id: int, attempts: int, now: datetime, error: str, uncertain: bool
 ) -> datetime:
     """A transient fault: try again later with exponential backoff. Returns the next try.
 
-    `uncertain`: Slack may have got the message (connection lost, 5xx); look before resending.
+    `uncertain`: Slack may have got the message (connection lost, 5xx); the next try looks
+    before sending. Once set it stays set until the message is known to be sent.
     """
-    delay = min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
-    at = now + delay
+    at = now + backoff(attempts)
     session.exec(
         sa.update(Outbox)
         .where(Outbox.id == row_id)
@@ -153,7 +165,7 @@ def mark_retry(
             due_at=at,
             lease_until=None,
             last_error=error[:500],
-            uncertain=uncertain,
+            uncertain=sa.or_(Outbox.uncertain, sa.literal(uncertain)),
         )
     )  # type: ignore[call-overload]
     return at
@@ -214,15 +226,22 @@ def forget_pending(session: Session, *, transition_id: int, kinds: Sequence[str]
     return session.exec(stmt).rowcount or 0  # type: ignore[call-overload]
 
 
-def renew(session: Session, *, row_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
-    """Extend this worker's claim on a row just before sending it.
+def renew(
+    session: Session, *, row_id: int, worker: str, attempts: int, now: datetime, lease: timedelta
+) -> bool:
+    """Extend this claim on a row just before sending it.
 
-    False when the claim was lost (the lease ran out and another replica took the row over):
-    the caller must then not send.
+    False when the claim was lost (the lease ran out and another replica, or another thread of
+    this one, took the row over: `attempts` then differs): the caller must not send.
     """
     stmt = (
         sa.update(Outbox)
-        .where(Outbox.id == row_id, Outbox.claimed_by == worker, Outbox.status == "sending")
+        .where(
+            Outbox.id == row_id,
+            Outbox.claimed_by == worker,
+            Outbox.attempts == attempts,
+            Outbox.status == "sending",
+        )
         .values(lease_until=now + lease)
     )
     return (session.exec(stmt).rowcount or 0) == 1  # type: ignore[call-overload]

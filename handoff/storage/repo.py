@@ -211,7 +211,9 @@ def facts(session: Session, *, transitions: list[Transition], country: str = "")
                 )
             )
     users = {u for t in transitions for u in (t.departing_owner, t.new_owner, t.manager)}
-    zones = {p.user_id: p.tz for p in people(session, user_ids=users).values()}
+    known = people(session, user_ids=users).values()
+    zones = {p.user_id: p.tz for p in known}
+    gone = frozenset(p.user_id for p in known if p.deleted)
     return [
         Facts(
             id=t.id,
@@ -221,6 +223,7 @@ def facts(session: Session, *, transitions: list[Transition], country: str = "")
             tasks=tuple(by_t[t.id]),
             zones={u: zones.get(u, "") for u in (t.departing_owner, t.new_owner, t.manager)},
             calendar=calendar_for(t.holiday_country or country),
+            unreachable=gone,
         )
         for t in transitions
     ]
@@ -282,3 +285,10 @@ def set_state(session: Session, *, t: Transition, state: str, now: datetime) -> 
     if state in TERMINAL:
         t.closed_at, t.next_due_at = now, None
     session.add(t)
+
+
+def mark_unreachable(session: Session, *, user_id: str, now: datetime) -> None:
+    """Slack says this user is gone (deactivated, unknown): plan nothing more for them."""
+    row = session.get(Person, user_id) or Person(user_id=user_id, updated_at=now)
+    row.deleted, row.updated_at = True, now
+    session.add(row)

@@ -91,6 +91,7 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("uncertain", sa.Boolean(), nullable=False),
+        sa.Column("first_try_at", handoff.storage.models.UTCDateTime(), nullable=True),
         sa.Column("lease_until", handoff.storage.models.UTCDateTime(), nullable=True),
         sa.Column("claimed_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),

@@ -1,0 +1,178 @@
+"""The outbox under repeated and combined faults: never twice, never stuck, never blocking."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import select
+
+from handoff.bot.scheduler import tick
+from handoff.storage import outbox
+from handoff.storage.db import session
+from handoff.storage.models import Outbox, Transition
+from tests.conftest import DEPARTING
+from tests.test_start_e2e import start
+
+
+def pending(handoff):
+    with session(handoff.services.engine) as s:
+        return s.exec(select(Outbox).where(Outbox.status == "pending")).all()
+
+
+def to_dana(emu):
+    return [
+        c
+        for c in emu.calls_to("chat.postMessage")
+        if c.args["channel"] == DEPARTING and not c.failed
+    ]
+
+
+def test_a_second_lost_answer_is_still_found_in_slack(slack, emu, handoff, clock):
+    calls = {"n": 0}
+
+    def faults(call):
+        if call.method == "chat.postMessage" and call.args["channel"] == DEPARTING:
+            calls["n"] += 1
+            if calls["n"] == 2:  # the second try reaches Slack, its answer is lost
+                raise ConnectionResetError("answer lost")
+
+    emu.fail(
+        "chat.postMessage",
+        error="internal_error",
+        status=500,
+        times=1,
+        match=lambda a: a.get("channel") == DEPARTING,
+    )  # the first try: a 5xx
+    emu.on_call = faults
+    start(slack)
+    for _ in range(3):
+        [row] = pending(handoff)
+        clock.set(row.due_at)
+        tick(handoff)
+        if not pending(handoff):
+            break
+    emu.on_call = None
+    assert len(emu.messages(DEPARTING)) == 1
+
+
+def test_a_rate_limited_history_check_keeps_looking_before_sending(
+    slack, emu, handoff, clock, monkeypatch
+):
+    import slack_sdk.http_retry.builtin_handlers as handlers
+
+    monkeypatch.setattr(handlers.time, "sleep", lambda s: None)
+    state = {"n": 0}
+
+    def lose_first_answer(call):
+        if call.method == "chat.postMessage" and call.args["channel"] == DEPARTING:
+            state["n"] += 1
+            if state["n"] == 1:
+                raise ConnectionResetError("answer lost")
+
+    emu.on_call = lose_first_answer
+    start(slack)
+    emu.on_call = None
+    emu.fail("conversations.history", error="ratelimited", status=429, retry_after=1, times=3)
+    [row] = pending(handoff)
+    clock.set(row.due_at)
+    tick(handoff)  # the look-up is rate limited: nothing is sent, the row stays uncertain
+    [row] = pending(handoff)
+    assert row.uncertain
+    clock.set(row.due_at)
+    tick(handoff)
+    assert len(emu.messages(DEPARTING)) == 1
+
+
+def test_backoff_is_capped_and_a_row_gives_up_in_the_end(slack, emu, handoff, clock):
+    assert outbox.backoff(1) == timedelta(seconds=30)
+    assert outbox.backoff(500) == timedelta(hours=1)
+    emu.fail(
+        "chat.postMessage",
+        error="fatal_error",
+        times=None,
+        match=lambda a: a.get("channel") == DEPARTING,
+    )
+    start(slack)
+    for _ in range(outbox.MAX_ATTEMPTS + 2):
+        rows = pending(handoff)
+        if not rows:
+            break
+        clock.set(max(r.due_at for r in rows))
+        tick(handoff)
+    with session(handoff.services.engine) as s:
+        row = s.exec(
+            select(Outbox).where(Outbox.recipient == DEPARTING, Outbox.kind == "welcome")
+        ).one()
+    assert row.status == "failed" and "gave up" in row.last_error
+
+
+def test_one_broken_transition_does_not_hold_up_the_others(slack, emu, handoff, clock):
+    start(slack)
+    with session(handoff.services.engine) as s:
+        good = s.exec(select(Transition)).one()
+        broken = Transition(
+            **{
+                **good.model_dump(exclude={"id"}),
+                "account": "Broken",
+                "account_key": "broken",
+                "handoff_date": date(9999, 12, 30),
+            }
+        )
+        s.add(broken)
+        s.commit()
+        broken_id = broken.id
+    # a task at the end of time: computing its reminder overflows
+    from handoff.storage.models import Task
+
+    with session(handoff.services.engine) as s:
+        s.add(
+            Task(
+                transition_id=broken_id,
+                milestone="planning",
+                seq=0,
+                role="departing",
+                assignee=DEPARTING,
+                due_on=date(9999, 12, 31),
+            )
+        )
+        s.commit()
+    emu.clear_calls()
+    clock.set(datetime(2026, 12, 7, 8, tzinfo=UTC))
+    tick(handoff)
+    assert len(to_dana(emu)) == 1  # the good transition's planning nudge went out
+    with session(handoff.services.engine) as s:
+        assert s.get(Transition, broken_id).next_due_at > clock()
+
+
+def test_a_claim_taken_over_by_another_thread_is_not_sent_twice(slack, emu, handoff, clock):
+    start(slack)
+    with session(handoff.services.engine) as s:
+        s.exec(select(Outbox))
+        row = s.exec(select(Outbox)).first()
+        row.status, row.sent_at = "pending", None
+        s.add(row)
+        s.commit()
+    now = clock()
+    with session(handoff.services.engine) as s:
+        [first] = outbox.claim(s, now=now, worker="w", limit=1, lease=timedelta(seconds=1))
+        s.commit()
+    later = now + timedelta(seconds=5)  # the lease ran out; the same worker claims it again
+    with session(handoff.services.engine) as s:
+        [second] = outbox.claim(s, now=later, worker="w", limit=1)
+        s.commit()
+        assert not outbox.renew(
+            s,
+            row_id=first.id,
+            worker="w",
+            attempts=first.attempts,
+            now=later,
+            lease=timedelta(minutes=5),
+        )
+        assert outbox.renew(
+            s,
+            row_id=second.id,
+            worker="w",
+            attempts=second.attempts,
+            now=later,
+            lease=timedelta(minutes=5),
+        )
