@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from handoff.messages import blocks
 from handoff.messages.i18n import lang_of
 from handoff.storage import outbox, repo
 from handoff.storage.db import session
-from handoff.storage.models import Outbox, Transition
+from handoff.storage.models import Outbox, Person, Task, Transition
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,15 @@ PERMANENT = frozenset(
 METADATA_TYPE = "handoff_message"
 NOTICES = ("cancelled", "moved", "closed")
 UNREACHABLE = frozenset({"user_not_found", "users_not_found", "account_inactive", "user_disabled"})
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a batch of rows is rendered from."""
+
+    transitions: dict[int, Transition]
+    tasks: dict[int, list[Task]]
+    people: dict[str, Person]
 
 
 class Dispatcher:
@@ -68,27 +78,38 @@ class Dispatcher:
                 s.commit()
             if not rows:
                 return sent
+            context = self.load(rows)
             for row in rows:
-                sent += self.send(row)
+                sent += self.send(row, context)
 
-    def send(self, row: Outbox) -> int:
+    def load(self, rows: list[Outbox]) -> Context:
+        """Everything the batch's messages are rendered from: three queries per batch."""
+        ids = sorted({r.transition_id for r in rows if r.transition_id})
+        with session(self.services.engine) as s:
+            transitions = {t.id: t for t in repo.transitions_by_id(s, ids=ids)}
+            tasks = repo.tasks_of_many(s, transition_ids=ids)
+            people = repo.people(s, user_ids=[r.recipient for r in rows])
+        return Context(transitions, tasks, people)
+
+    def send(self, row: Outbox, context: Context | None = None) -> int:
         """Send one claimed row and record the outcome; never raises for Slack faults."""
         now = self.services.clock()
         engine = self.services.engine
         lease = timedelta(seconds=self.services.settings.lease_seconds)
-        with session(engine) as s:
-            mine = outbox.renew(
-                s,
-                row_id=row.id,
-                worker=self.services.worker,
-                attempts=row.attempts,
-                now=now,
-                lease=lease,
-            )
-            s.commit()
-        if not mine:
-            log.warning("outbox %s: claim lost to another replica; not sending", row.key)
-            return 0
+        # nobody can take a row over before its lease runs out: renew only past half of it
+        if row.lease_until is None or now >= row.lease_until - lease / 2:
+            with engine.begin() as conn:
+                mine = outbox.renew(
+                    conn,
+                    row_id=row.id,
+                    worker=self.services.worker,
+                    attempts=row.attempts,
+                    now=now,
+                    lease=lease,
+                )
+            if not mine:
+                log.warning("outbox %s: claim lost to another replica; not sending", row.key)
+                return 0
         try:
             if row.status == "recovering":
                 found = self._already_posted(row)
@@ -105,7 +126,7 @@ class Dispatcher:
             self._failed(row, f"gave up after {row.attempts - 1} attempts: {row.last_error}")
             return 0
         try:
-            args, reason = self.render(row)
+            args, reason = self.render(row, context or self.load([row]))
         except Exception as exc:  # a bug in rendering must not stop the dispatcher
             log.exception("outbox %s could not be rendered", row.key)
             self._failed(row, f"internal: {type(exc).__name__}")
@@ -136,15 +157,14 @@ class Dispatcher:
             self._retry(row, f"connection: {type(exc).__name__}: {exc}", uncertain=True)
             return 0
         try:
-            with session(engine) as s:
+            with engine.begin() as conn:
                 outbox.mark_sent(
-                    s,
+                    conn,
                     row_id=row.id,
                     now=self.services.clock(),
                     channel=resp.get("channel"),
                     ts=resp.get("ts"),
                 )
-                s.commit()
         except Exception:  # the lease runs out; the next claim finds the message in Slack
             log.exception("outbox %s was posted but could not be marked sent", row.key)
         return 1
@@ -204,15 +224,14 @@ class Dispatcher:
                 return channel, m.get("ts")
         return None
 
-    def render(self, row: Outbox) -> tuple[dict[str, Any] | None, str]:
+    def render(self, row: Outbox, context: Context) -> tuple[dict[str, Any] | None, str]:
         """The chat.postMessage arguments of a row in the recipient's language, or why not."""
         payload = json.loads(row.payload or "{}")
-        with session(self.services.engine) as s:
-            t = s.get(Transition, row.transition_id) if row.transition_id else None
-            if t is None:
-                return None, "no transition"
-            tasks = repo.tasks(s, transition_id=t.id)
-            person = repo.people(s, user_ids=[row.recipient]).get(row.recipient)
+        t = context.transitions.get(row.transition_id) if row.transition_id else None
+        if t is None:
+            return None, "no transition"
+        tasks = context.tasks.get(t.id, [])
+        person = context.people.get(row.recipient)
         lang = lang_of(
             chosen=person.lang if person else "",
             locale=person.locale if person else "",

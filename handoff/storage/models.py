@@ -48,6 +48,7 @@ class Transition(SQLModel, table=True):
         sa.Index("ix_transition_departing", "departing_owner"),
         sa.Index("ix_transition_new_owner", "new_owner"),
         sa.Index("ix_transition_manager", "manager"),
+        sa.Index("ix_transition_creator", "creator"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -292,3 +292,25 @@ def mark_unreachable(session: Session, *, user_id: str, now: datetime) -> None:
     row = session.get(Person, user_id) or Person(user_id=user_id, updated_at=now)
     row.deleted, row.updated_at = True, now
     session.add(row)
+
+
+def transitions_by_id(session: Session, *, ids: list[int]) -> list[Transition]:
+    """Transitions by id."""
+    if not ids:
+        return []
+    return list(session.exec(select(Transition).where(col(Transition.id).in_(ids))).all())
+
+
+def tasks_of_many(session: Session, *, transition_ids: list[int]) -> dict[int, list[Task]]:
+    """The tasks of several transitions, each in plan order."""
+    out: dict[int, list[Task]] = {i: [] for i in transition_ids}
+    if not transition_ids:
+        return out
+    stmt = (
+        select(Task)
+        .where(col(Task.transition_id).in_(transition_ids))
+        .order_by(Task.transition_id, Task.seq, Task.id)
+    )
+    for k in session.exec(stmt).all():
+        out[k.transition_id].append(k)
+    return out

@@ -66,6 +66,7 @@ def upgrade() -> None:
     with op.batch_alter_table("transition", schema=None) as batch_op:
         batch_op.create_index("ix_transition_departing", ["departing_owner"], unique=False)
         batch_op.create_index("ix_transition_manager", ["manager"], unique=False)
+        batch_op.create_index("ix_transition_creator", ["creator"], unique=False)
         batch_op.create_index("ix_transition_new_owner", ["new_owner"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_transition_next_due_at"), ["next_due_at"], unique=False
@@ -159,6 +160,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_transition_next_due_at"))
         batch_op.drop_index("ix_transition_new_owner")
         batch_op.drop_index("ix_transition_manager")
+        batch_op.drop_index("ix_transition_creator")
         batch_op.drop_index("ix_transition_departing")
 
     op.drop_table("transition")
