@@ -133,9 +133,14 @@ def test_sigkill_mid_send_loses_nothing_and_sends_nothing_twice(emu, tmp_path, k
     engine = make_engine(url)
     keys = seed(engine)
     first = {"n": 0, "proc": None}
+    lock = threading.Lock()
 
     def kill_after_slack_has_it(call):
-        if call.method == "chat.postMessage" and first["proc"] is not None:
+        if call.method != "chat.postMessage":
+            return
+        with lock:  # the dispatcher sends to several people at once
+            if first["proc"] is None:
+                return
             first["n"] += 1
             if first["n"] == kill_at:
                 first["proc"].kill()  # SIGKILL: the row stays 'sending', Slack has the message
@@ -146,7 +151,7 @@ def test_sigkill_mid_send_loses_nothing_and_sends_nothing_twice(emu, tmp_path, k
     emu.on_call = kill_after_slack_has_it
     first["proc"] = serve(emu, url)
     wait_until(lambda: first["proc"] is None)
-    assert len(posted_keys(emu)) == kill_at
+    assert len(posted_keys(emu)) >= kill_at  # sends to other people may have been in flight
     emu.on_call = None
     second = serve(emu, url)
     try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import repeat
 from typing import Any
 
 from slack_sdk import WebClient
@@ -38,7 +40,9 @@ PERMANENT = frozenset(
     }
 )
 METADATA_TYPE = "handoff_message"
+SENDERS = 4  # Slack answers in ~100 ms: overlap the waits of different recipients
 NOTICES = ("cancelled", "moved", "closed")
+NUDGES = ("milestone", "reminder", "snooze")
 UNREACHABLE = frozenset({"user_not_found", "users_not_found", "account_inactive", "user_disabled"})
 
 
@@ -54,9 +58,10 @@ class Context:
 class Dispatcher:
     """Sends what the outbox holds; one instance per process, any number of processes."""
 
-    def __init__(self, services: Services, client: WebClient) -> None:
+    def __init__(self, services: Services, client: WebClient, *, threads: int = SENDERS) -> None:
         self.services = services
         self.client = client
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send")
 
     def tick(self, *, limit: int = 25, transition_id: int | None = None) -> int:
         """Claim and send due rows until none is left; returns how many were sent.
@@ -79,15 +84,27 @@ class Dispatcher:
             if not rows:
                 return sent
             context = self.load(rows)
+            # one person's messages in order, different people's side by side
+            by_recipient: dict[str, list[Outbox]] = {}
             for row in rows:
-                sent += self.send(row, context)
+                by_recipient.setdefault(row.recipient, []).append(row)
+            sent += sum(self.pool.map(self._send_all, by_recipient.values(), repeat(context)))
+
+    def _send_all(self, rows: list[Outbox], context: Context) -> int:
+        return sum(self.send(row, context) for row in rows)
 
     def load(self, rows: list[Outbox]) -> Context:
         """Everything the batch's messages are rendered from: three queries per batch."""
         ids = sorted({r.transition_id for r in rows if r.transition_id})
+        # a nudge needs its own task; the others (welcome, notices, escalation) the whole plan
+        whole = sorted({r.transition_id for r in rows if r.transition_id and r.kind not in NUDGES})
+        task_ids = [json.loads(r.payload or "{}").get("task") for r in rows if r.kind in NUDGES]
         with session(self.services.engine) as s:
             transitions = {t.id: t for t in repo.transitions_by_id(s, ids=ids)}
-            tasks = repo.tasks_of_many(s, transition_ids=ids)
+            tasks = repo.tasks_of_many(s, transition_ids=whole)
+            for k in repo.tasks_by_id(s, ids=[i for i in task_ids if i]):
+                if k.transition_id not in whole:
+                    tasks.setdefault(k.transition_id, []).append(k)
             people = repo.people(s, user_ids=[r.recipient for r in rows])
         return Context(transitions, tasks, people)
 
@@ -245,7 +262,7 @@ class Dispatcher:
             return blocks.notice(t, tasks, row.kind, payload, lang), ""
         if t.state in ("closed", "cancelled"):
             return None, f"transition {t.state}"
-        if row.kind in ("milestone", "reminder", "snooze"):
+        if row.kind in NUDGES:
             task = next((k for k in tasks if k.id == payload.get("task")), None)
             if task is None or task.done_at is not None:
                 return None, "task done"

@@ -76,8 +76,8 @@ def claim(
     """Claim due rows for this worker (SKIP LOCKED on PostgreSQL); the caller commits at once.
 
     A row is due when it is pending and its time has come, or when an earlier claim's lease
-    ran out (its worker died): such rows come back with status 'recovering', so that the
-    sender first checks whether Slack already has the message.
+    ran out (its worker died mid-send). Such a row becomes `uncertain` (SET sees the old
+    status) and comes back with status 'recovering', so that the sender first looks in Slack.
     """
     due = sa.or_(
         sa.and_(Outbox.status == "pending", col(Outbox.due_at) <= now),
@@ -89,40 +89,45 @@ def claim(
     pick = pick.order_by(Outbox.due_at, Outbox.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
+    # two statements: as a subquery, PostgreSQL may run the SKIP LOCKED pick once per row
     ids = list(session.exec(pick).all())
     if not ids:
         return []
-    stale = set(
-        session.exec(
-            select(Outbox.id).where(
-                col(Outbox.id).in_(ids),
-                sa.or_(Outbox.status == "sending", col(Outbox.uncertain).is_(True)),
-            )
-        ).all()
-    )
     stmt = (
         sa.update(Outbox)
         .where(col(Outbox.id).in_(ids), due)
         .values(
+            uncertain=sa.or_(Outbox.uncertain, Outbox.status == "sending"),
             status="sending",
             claimed_by=worker,
             lease_until=now + lease,
             attempts=Outbox.attempts + 1,
             first_try_at=sa.func.coalesce(Outbox.first_try_at, sa.literal(now, UTCDateTime())),
         )
-        .returning(Outbox.id)
+        .returning(Outbox)
+        .execution_options(synchronize_session=False)
     )
-    claimed = set(session.exec(stmt).scalars().all())  # type: ignore[call-overload]
-    rows = list(
-        session.exec(
-            select(Outbox).where(col(Outbox.id).in_(claimed)).order_by(Outbox.due_at, Outbox.id)
-        ).all()
-    )
+    rows = sorted(session.execute(stmt).scalars().all(), key=lambda r: (r.due_at, r.id))
     for row in rows:
         session.expunge(row)  # detached: the marker below must never be written back
-        if row.id in stale:
+        if row.uncertain:
             row.status = "recovering"  # tells the sender to look in Slack first
     return rows
+
+
+_MARK_SENT = (
+    sa.update(Outbox)
+    .where(Outbox.id == sa.bindparam("row_id"))
+    .values(
+        status="sent",
+        sent_at=sa.bindparam("sent_at", type_=UTCDateTime()),
+        channel=sa.bindparam("channel"),
+        ts=sa.bindparam("ts"),
+        lease_until=None,
+        last_error=None,
+        uncertain=False,
+    )
+)
 
 
 def mark_sent(
@@ -133,20 +138,8 @@ def mark_sent(
     channel: str | None,
     ts: str | None,
 ) -> None:
-    """The message reached Slack (a Connection is cheaper than a Session on the hot path)."""
-    session.execute(
-        sa.update(Outbox)
-        .where(Outbox.id == row_id)
-        .values(
-            status="sent",
-            sent_at=now,
-            channel=channel,
-            ts=ts,
-            lease_until=None,
-            last_error=None,
-            uncertain=False,
-        )
-    )
+    """The message reached Slack (built once: this runs for every message sent)."""
+    session.execute(_MARK_SENT, {"row_id": row_id, "sent_at": now, "channel": channel, "ts": ts})
 
 
 def backoff(attempts: int) -> timedelta:

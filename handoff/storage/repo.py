@@ -314,3 +314,10 @@ def tasks_of_many(session: Session, *, transition_ids: list[int]) -> dict[int, l
     for k in session.exec(stmt).all():
         out[k.transition_id].append(k)
     return out
+
+
+def tasks_by_id(session: Session, *, ids: list[int]) -> list[Task]:
+    """Tasks by id."""
+    if not ids:
+        return []
+    return list(session.exec(select(Task).where(col(Task.id).in_(ids))).all())
