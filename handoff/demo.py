@@ -171,7 +171,8 @@ def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO)
             lang=lang,
             holiday_country="DE",
         )
-        handoff = build(settings, clock=clock, executor=InlineExecutor())
+        # one sender thread: the transcript comes out in the same order on every run
+        handoff = build(settings, clock=clock, executor=InlineExecutor(), senders=1)
         sock = bind("127.0.0.1", 0)
         http = server(asgi(handoff, scheduler=False), log_level="warning")
         thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, daemon=True)

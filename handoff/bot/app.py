@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.engine import Engine
 
 from handoff.bot import commands, home, start, tasks
-from handoff.bot.dispatch import Dispatcher
+from handoff.bot.dispatch import SENDERS, Dispatcher
 from handoff.bot.ids import check_unique
 from handoff.bot.services import Clock, Services, utc_now
 from handoff.messages import blocks
@@ -61,6 +61,7 @@ def build(
     executor: Executor | None = None,
     worker: str = "handoff",
     run_migrations: bool = True,
+    senders: int = SENDERS,
 ) -> Handoff:
     """Wire settings, database, Slack client and listeners into a Handoff instance."""
     check_unique()
@@ -79,7 +80,7 @@ def build(
         ignoring_self_events_enabled=True,
         **kwargs,
     )
-    dispatcher = Dispatcher(services, sending_client(client))
+    dispatcher = Dispatcher(services, sending_client(client), threads=senders)
 
     @app.middleware
     def skip_event_retries(body: dict, next: Any) -> BoltResponse | None:  # noqa: A002

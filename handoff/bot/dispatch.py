@@ -91,7 +91,20 @@ class Dispatcher:
             sent += sum(self.pool.map(self._send_all, by_recipient.values(), repeat(context)))
 
     def _send_all(self, rows: list[Outbox], context: Context) -> int:
-        return sum(self.send(row, context) for row in rows)
+        """One person's rows in order; their 'sent' marks are written together at the end.
+
+        Should the process die before that, the rows' leases run out and the next claim finds
+        the messages in Slack (their keys are in the message metadata): nothing is sent twice.
+        """
+        sent: list[dict[str, Any]] = []
+        count = sum(self.send(row, context, sent) for row in rows)
+        if sent:
+            try:
+                with self.services.engine.begin() as conn:
+                    outbox.mark_sent_many(conn, sent)
+            except Exception:
+                log.exception("%d messages were posted but could not be marked sent", len(sent))
+        return count
 
     def load(self, rows: list[Outbox]) -> Context:
         """Everything the batch's messages are rendered from: three queries per batch."""
@@ -108,7 +121,9 @@ class Dispatcher:
             people = repo.people(s, user_ids=[r.recipient for r in rows])
         return Context(transitions, tasks, people)
 
-    def send(self, row: Outbox, context: Context | None = None) -> int:
+    def send(
+        self, row: Outbox, context: Context | None = None, sent: list[dict[str, Any]] | None = None
+    ) -> int:
         """Send one claimed row and record the outcome; never raises for Slack faults."""
         now = self.services.clock()
         engine = self.services.engine
@@ -173,15 +188,18 @@ class Dispatcher:
         except Exception as exc:  # connection lost, answer cut short: Slack may have it
             self._retry(row, f"connection: {type(exc).__name__}: {exc}", uncertain=True)
             return 0
+        mark = {
+            "row_id": row.id,
+            "sent_at": self.services.clock(),
+            "channel": resp.get("channel"),
+            "ts": resp.get("ts"),
+        }
+        if sent is not None:
+            sent.append(mark)
+            return 1
         try:
             with engine.begin() as conn:
-                outbox.mark_sent(
-                    conn,
-                    row_id=row.id,
-                    now=self.services.clock(),
-                    channel=resp.get("channel"),
-                    ts=resp.get("ts"),
-                )
+                outbox.mark_sent_many(conn, [mark])
         except Exception:  # the lease runs out; the next claim finds the message in Slack
             log.exception("outbox %s was posted but could not be marked sent", row.key)
         return 1

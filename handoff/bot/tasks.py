@@ -37,8 +37,12 @@ def _int(value: Any) -> int | None:
 
 
 def _tell(respond: Respond, client: WebClient, user: str, mrkdwn: str) -> None:
+    """A short answer only the clicking user sees."""
+    _answer(respond, client, user, blocks.note_message(mrkdwn))
+
+
+def _answer(respond: Respond, client: WebClient, user: str, answer: dict[str, Any]) -> None:
     """An answer only the clicking user sees: ephemeral where Slack gave a response_url."""
-    answer = blocks.note_message(mrkdwn)
     try:
         respond(response_type="ephemeral", replace_original=False, **answer)
     except (ValueError, SlackApiError):  # no response_url (App Home): a DM instead
@@ -218,11 +222,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             return
         with session(services.engine) as s:
             tasks = repo.tasks(s, transition_id=t.id)
-        answer = blocks.status_message(t, tasks, lang, viewer=user)
-        try:
-            respond(response_type="ephemeral", replace_original=False, **answer)
-        except (ValueError, SlackApiError):
-            client.chat_postMessage(channel=user, **answer)
+        _answer(respond, client, user, blocks.status_message(t, tasks, lang, viewer=user))
 
     @app.action("plan.move")
     def move_clicked(

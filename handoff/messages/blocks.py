@@ -214,15 +214,7 @@ def start_modal(lang: str, *, today: date, manager: str | None = None) -> dict[s
             optional=True,
         ),
     ]
-    view = View(
-        type="modal",
-        callback_id=START_CALLBACK,
-        title=plain(c.start_title()),
-        submit=plain(c.start_submit()),
-        close=plain(c.cancel()),
-        blocks=blocks,
-    )
-    return view.to_dict()
+    return modal(START_CALLBACK, text(c.start_title()), text(c.start_submit()), blocks, lang)
 
 
 def start_errors(lang: str, codes: dict[str, str]) -> dict[str, str]:
@@ -503,50 +495,52 @@ def task_settled(original: dict[str, Any], line: str) -> dict[str, Any]:
     return {"text": original.get("text", ""), "blocks": blocks[:MESSAGE_BLOCKS]}
 
 
+def modal(
+    callback_id: str, title: str, submit: str, blocks: list[Block], lang: str, meta: str = ""
+) -> dict[str, Any]:
+    """A modal with Cancel as its close button, checked against Slack's limits."""
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        private_metadata=meta or None,
+        title=PlainTextObject(text=title),
+        submit=PlainTextObject(text=submit),
+        close=PlainTextObject(text=text(catalog(lang).cancel())),
+        blocks=blocks,
+    )
+    return view.to_dict()
+
+
 def done_modal(account: str, title: str, task_id: int, meta: str, lang: str) -> dict[str, Any]:
     """The optional note when a task is marked done."""
     c = catalog(lang)
-    view = View(
-        type="modal",
-        callback_id="task.done_view",
-        private_metadata=meta,
-        title=PlainTextObject(text=text(c.done_title())),
-        submit=PlainTextObject(text=text(c.done_submit())),
-        close=PlainTextObject(text=text(c.cancel())),
-        blocks=[
-            section(text(c.done_intro(escape(account), title))),
-            InputBlock(
-                block_id="note",
-                label=PlainTextObject(text=text(c.done_note_label())),
-                hint=PlainTextObject(text=text(c.done_note_hint())),
-                element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000),
-                optional=True,
-            ),
-        ],
+    note = InputBlock(
+        block_id="note",
+        label=PlainTextObject(text=text(c.done_note_label())),
+        hint=PlainTextObject(text=text(c.done_note_hint())),
+        element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000),
+        optional=True,
     )
-    return view.to_dict()
+    return modal(
+        "task.done_view",
+        text(c.done_title()),
+        text(c.done_submit()),
+        [section(text(c.done_intro(escape(account), title))), note],
+        lang,
+        meta,
+    )
 
 
 def move_modal(planned: bool, current: date, meta: str, lang: str) -> dict[str, Any]:
     """Change the handoff (or start) date."""
     c = catalog(lang)
-    view = View(
-        type="modal",
-        callback_id="plan.move_view",
-        private_metadata=meta,
-        title=PlainTextObject(text=text(c.move_title())),
-        submit=PlainTextObject(text=text(c.move_submit())),
-        close=PlainTextObject(text=text(c.cancel())),
-        blocks=[
-            InputBlock(
-                block_id="handoff_date",
-                label=PlainTextObject(text=text(c.move_label(planned))),
-                hint=PlainTextObject(text=text(c.move_hint())),
-                element=DatePickerElement(action_id="value", initial_date=current.isoformat()),
-            )
-        ],
+    field = InputBlock(
+        block_id="handoff_date",
+        label=PlainTextObject(text=text(c.move_label(planned))),
+        hint=PlainTextObject(text=text(c.move_hint())),
+        element=DatePickerElement(action_id="value", initial_date=current.isoformat()),
     )
-    return view.to_dict()
+    return modal("plan.move_view", text(c.move_title()), text(c.move_submit()), [field], lang, meta)
 
 
 def escalation(t: TransitionLike, overdue: Sequence[TaskLike], lang: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -128,6 +129,11 @@ _MARK_SENT = (
         uncertain=False,
     )
 )
+
+
+def mark_sent_many(conn: Session | Connection, marks: list[dict[str, Any]]) -> None:
+    """Several messages reached Slack: dicts of row_id, sent_at, channel, ts (executemany)."""
+    conn.execute(_MARK_SENT, marks)
 
 
 def mark_sent(
