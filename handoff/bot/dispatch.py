@@ -88,23 +88,29 @@ class Dispatcher:
             by_recipient: dict[str, list[Outbox]] = {}
             for row in rows:
                 by_recipient.setdefault(row.recipient, []).append(row)
-            sent += sum(self.pool.map(self._send_all, by_recipient.values(), repeat(context)))
+            marks: list[dict[str, Any]] = []
+            sent += sum(
+                self.pool.map(self._send_all, by_recipient.values(), repeat(context), repeat(marks))
+            )
+            self._mark_sent(marks)
 
-    def _send_all(self, rows: list[Outbox], context: Context) -> int:
-        """One person's rows in order; their 'sent' marks are written together at the end.
+    def _send_all(self, rows: list[Outbox], context: Context, marks: list[dict[str, Any]]) -> int:
+        """One person's rows, in order."""
+        return sum(self.send(row, context, marks) for row in rows)
+
+    def _mark_sent(self, marks: list[dict[str, Any]]) -> None:
+        """Write a batch's 'sent' marks in one transaction.
 
         Should the process die before that, the rows' leases run out and the next claim finds
         the messages in Slack (their keys are in the message metadata): nothing is sent twice.
         """
-        sent: list[dict[str, Any]] = []
-        count = sum(self.send(row, context, sent) for row in rows)
-        if sent:
-            try:
-                with self.services.engine.begin() as conn:
-                    outbox.mark_sent_many(conn, sent)
-            except Exception:
-                log.exception("%d messages were posted but could not be marked sent", len(sent))
-        return count
+        if not marks:
+            return
+        try:
+            with self.services.engine.begin() as conn:
+                outbox.mark_sent_many(conn, marks)
+        except Exception:
+            log.exception("%d messages were posted but could not be marked sent", len(marks))
 
     def load(self, rows: list[Outbox]) -> Context:
         """Everything the batch's messages are rendered from: three queries per batch."""
@@ -195,7 +201,7 @@ class Dispatcher:
             "ts": resp.get("ts"),
         }
         if sent is not None:
-            sent.append(mark)
+            sent.append(mark)  # list.append is atomic: the sender threads share the list
             return 1
         try:
             with engine.begin() as conn:
