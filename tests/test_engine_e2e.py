@@ -249,3 +249,17 @@ def test_a_permanent_error_fails_the_row_and_tells_the_manager(slack, emu, hando
         )
         == 1
     )
+
+
+def test_done_on_a_reminder_keeps_its_reminder_wording(slack, emu, handoff, clock):
+    start(slack)
+    travel(handoff, clock, at(2026, 12, 9, 8))  # Dana's planning reminder
+    [reminder] = [
+        m
+        for m in emu.messages(DEPARTING)
+        if m["metadata"]["event_payload"]["key"].endswith(":reminder")
+    ]
+    slack.click_message_button(DEPARTING, reminder, "task.done")
+    slack.submit(DEPARTING, slack.last_view(), {"note": ""})
+    updated = json.dumps(emu.message("D" + DEPARTING, reminder["ts"])["blocks"])
+    assert "Reminder" in updated and "Done by" in updated

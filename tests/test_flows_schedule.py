@@ -234,3 +234,10 @@ def test_nothing_is_planned_for_a_person_slack_says_is_gone():
     messages = plan_messages(f)
     assert not [m for m in messages if m.recipient == D]
     assert not [m for m in messages if m.kind == "escalation"]
+
+
+def test_a_departing_owner_who_is_their_own_manager_is_not_escalated_to_themselves():
+    f = facts()
+    own = replace(f, manager=D)
+    assert [m for m in plan_messages(f) if m.kind == "escalation"]
+    assert not [m for m in plan_messages(own) if m.kind == "escalation"]

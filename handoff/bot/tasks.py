@@ -105,11 +105,15 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         if refusal:
             _tell(respond, client, user, refusal)
             return
+        ts = (body.get("message") or {}).get("ts")
+        with session(services.engine) as s:
+            kind = outbox.kind_of_message(s, ts=ts) if ts else None
         meta = json.dumps(
             {
                 "task": task.id,
                 "channel": (body.get("channel") or {}).get("id"),
-                "ts": (body.get("message") or {}).get("ts"),
+                "ts": ts,
+                "kind": kind or "milestone",  # a reminder stays a reminder once done
             }
         )
         title = text(catalog(lang).milestone_title(task.milestone, t.planned))
@@ -156,7 +160,12 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             line = text(
                 catalog(lang).done_line(f"<@{user}>", fmt_date(day, lang), blocks.escape(note))
             )
-            original = blocks.nudge(t, task, task.id, "milestone", lang)
+            kind = (
+                meta.get("kind")
+                if meta.get("kind") in ("milestone", "reminder", "snooze")
+                else "milestone"
+            )
+            original = blocks.nudge(t, task, task.id, kind, lang)
             client.chat_update(
                 channel=meta["channel"], ts=meta["ts"], **blocks.task_settled(original, line)
             )

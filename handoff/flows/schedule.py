@@ -126,7 +126,7 @@ def plan_messages(f: Facts) -> list[Due]:
         )
         if task.role == Role.DEPARTING:
             ghost.append(reminder_at)
-    if len(ghost) >= GHOST_REMINDERS:
+    if len(ghost) >= GHOST_REMINDERS and f.manager not in f.unreachable and not _manages_self(f):
         # the departing owner ignored two reminders: tell the manager the next working day
         second = sorted(ghost)[GHOST_REMINDERS - 1]
         tz = f.zones.get(f.manager)
@@ -140,6 +140,11 @@ def plan_messages(f: Facts) -> list[Due]:
             )
         )
     return out
+
+
+def _manages_self(f: Facts) -> bool:
+    """The departing owner is their own manager: escalating would only remind them again."""
+    return any(k.role == Role.DEPARTING and k.assignee == f.manager for k in f.tasks)
 
 
 def decide(f: Facts, *, now: datetime, known: set[str]) -> tuple[list[Due], datetime | None]:

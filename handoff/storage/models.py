@@ -112,7 +112,10 @@ class Person(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A message to send, exactly once: claimed, sent, and marked, or retried."""
 
-    __table_args__ = (sa.Index("ix_outbox_status_due", "status", "due_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_status_due", "status", "due_at"),
+        sa.Index("ix_outbox_ts", "ts"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)  # idempotency key

@@ -256,3 +256,8 @@ def renew(
         .values(lease_until=now + lease)
     )
     return (session.execute(stmt).rowcount or 0) == 1
+
+
+def kind_of_message(session: Session, *, ts: str) -> str | None:
+    """The outbox kind of a message Slack knows by its ts (milestone, reminder, snooze…)."""
+    return session.exec(select(Outbox.kind).where(Outbox.ts == ts).limit(1)).first()

@@ -108,6 +108,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_status_due", ["status", "due_at"], unique=False)
+        batch_op.create_index("ix_outbox_ts", ["ts"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_outbox_transition_id"), ["transition_id"], unique=False
         )
@@ -148,6 +149,7 @@ def downgrade() -> None:
     op.drop_table("task")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_transition_id"))
+        batch_op.drop_index("ix_outbox_ts")
         batch_op.drop_index("ix_outbox_status_due")
 
     op.drop_table("outbox")
