@@ -13,7 +13,7 @@ from jinja2 import nodes
 
 from handoff.flows.plans import PLANNED, UNPLANNED, Kind, Role, build_plan, steps
 from handoff.flows.states import ORDER, TERMINAL
-from handoff.messages import blocks
+from handoff.messages import blocks, nudges
 from handoff.messages.i18n import catalog, environment, text
 
 LANGS = ("en", "de")
@@ -473,26 +473,26 @@ def test_delivery_failed_builds(lang):
 def test_nudge_builds_for_every_task(lang, planned, kind):
     t = Transition(planned=planned, strategic=True, handoff_date=TODAY + timedelta(days=10))
     for i, task in enumerate(tasks_of(t)):
-        msg = blocks.nudge(t, task, i + 1, kind, lang)
+        msg = nudges.nudge(t, task, i + 1, kind, lang)
         check_payload(msg)
-        settled = blocks.task_settled(msg, text(catalog(lang).snoozed_line("Tue 1 Dec 2026")))
+        settled = nudges.task_settled(msg, text(catalog(lang).snoozed_line("Tue 1 Dec 2026")))
         check_payload(settled)
 
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("planned", [True, False])
 def test_done_and_move_modals_build(lang, planned):
-    check_payload(blocks.done_modal("Acme <Corp>", "Formal handoff", 7, "{}", lang))
-    check_payload(blocks.move_modal(planned, TODAY, "{}", lang))
+    check_payload(nudges.done_modal("Acme <Corp>", "Formal handoff", 7, "{}", lang))
+    check_payload(nudges.move_modal(planned, TODAY, "{}", lang))
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_escalation_and_notices_build(lang):
     t = Transition(planned=False)
     tasks = tasks_of(t)
-    check_payload(blocks.escalation(t, tasks[:3], lang))
+    check_payload(nudges.escalation(t, tasks[:3], lang))
     for kind in ("cancelled", "closed", "moved"):
-        check_payload(blocks.notice(t, tasks, kind, {"by": MANAGER}, lang))
+        check_payload(nudges.notice(t, tasks, kind, {"by": MANAGER}, lang))
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from handoff.bot.services import Services
 from handoff.flows.calendar import local_today
 from handoff.flows.plans import Role
-from handoff.messages import blocks
+from handoff.messages import blocks, nudges
 from handoff.messages.i18n import lang_of
 from handoff.storage import outbox, repo
 from handoff.storage.db import session
@@ -283,14 +283,14 @@ class Dispatcher:
         if row.kind == "delivery_failed":
             return blocks.delivery_failed(t, payload, lang), ""
         if row.kind in NOTICES:
-            return blocks.notice(t, tasks, row.kind, payload, lang), ""
+            return nudges.notice(t, tasks, row.kind, payload, lang), ""
         if t.state in ("closed", "cancelled"):
             return None, f"transition {t.state}"
         if row.kind in NUDGES:
             task = next((k for k in tasks if k.id == payload.get("task")), None)
             if task is None or task.done_at is not None:
                 return None, "task done"
-            return blocks.nudge(t, task, task.id, row.kind, lang), ""
+            return nudges.nudge(t, task, task.id, row.kind, lang), ""
         if row.kind == "escalation":
             today = local_today(self.services.clock(), person.tz if person else "")
             overdue = [
@@ -300,6 +300,6 @@ class Dispatcher:
             ]
             if not overdue:
                 return None, "nothing overdue"
-            return blocks.escalation(t, overdue, lang), ""
+            return nudges.escalation(t, overdue, lang), ""
         log.error("outbox %s has unknown kind %s", row.key, row.kind)
         return None, f"unknown kind {row.kind}"

@@ -19,7 +19,7 @@ from handoff.flows.calendar import local_today
 from handoff.flows.progress import move_errors, snooze_until
 from handoff.flows.start import NOTES_MAX
 from handoff.flows.states import InvalidTransition, fire
-from handoff.messages import blocks
+from handoff.messages import blocks, nudges
 from handoff.messages.i18n import catalog, fmt_date, text
 from handoff.storage import outbox, repo
 from handoff.storage.db import session
@@ -119,7 +119,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         title = text(catalog(lang).milestone_title(task.milestone, t.planned))
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=blocks.done_modal(t.account, title, task.id, meta, lang),
+            view=nudges.done_modal(t.account, title, task.id, meta, lang),
         )
 
     @app.view("task.done_view")
@@ -165,9 +165,9 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
                 if meta.get("kind") in ("milestone", "reminder", "snooze")
                 else "milestone"
             )
-            original = blocks.nudge(t, task, task.id, kind, lang)
+            original = nudges.nudge(t, task, task.id, kind, lang)
             client.chat_update(
-                channel=meta["channel"], ts=meta["ts"], **blocks.task_settled(original, line)
+                channel=meta["channel"], ts=meta["ts"], **nudges.task_settled(original, line)
             )
         run_now(services, dispatcher, transition_id=t.id)
         home.publish(client, services, [t.departing_owner, t.new_owner, t.manager])
@@ -197,7 +197,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             client.chat_update(
                 channel=body["channel"]["id"],
                 ts=message["ts"],
-                **blocks.task_settled(message, line),
+                **nudges.task_settled(message, line),
             )
 
     @app.action("task.snooze_day")
@@ -246,7 +246,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             return
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=blocks.move_modal(t.planned, t.handoff_date, json.dumps({"t": t.id}), lang),
+            view=nudges.move_modal(t.planned, t.handoff_date, json.dumps({"t": t.id}), lang),
         )
 
     @app.view("plan.move_view")
