@@ -171,7 +171,7 @@ class Dispatcher:
             return 0
         if args is None:
             with session(engine) as s:
-                outbox.mark_skipped(s, row_id=row.id, reason=reason)
+                outbox.mark_skipped(s, row_id=row.id, reason=reason, attempts=row.attempts)
                 s.commit()
             return 0
         try:
@@ -226,7 +226,7 @@ class Dispatcher:
     def _failed(self, row: Outbox, error: str) -> None:
         now = self.services.clock()
         with session(self.services.engine) as s:
-            outbox.mark_failed(s, row_id=row.id, error=error)
+            outbox.mark_failed(s, row_id=row.id, error=error, attempts=row.attempts)
             if error in UNREACHABLE:
                 repo.mark_unreachable(s, user_id=row.recipient, now=now)
             t = s.get(Transition, row.transition_id) if row.transition_id else None

@@ -148,6 +148,14 @@ def mark_sent(
     session.execute(_MARK_SENT, {"row_id": row_id, "sent_at": now, "channel": channel, "ts": ts})
 
 
+def _still_mine(attempts: int | None) -> list[sa.ColumnElement[bool]]:
+    """Conditions under which an outcome may be written: the claim that sent is still the
+    row's current one (a late answer never overwrites what a newer claim recorded)."""
+    if attempts is None:
+        return []
+    return [Outbox.status == "sending", Outbox.attempts == attempts]
+
+
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, … at most an hour."""
     return min(FIRST_BACKOFF * (2 ** min(max(attempts - 1, 0), 16)), MAX_BACKOFF)
@@ -164,7 +172,7 @@ def mark_retry(
     at = now + backoff(attempts)
     session.exec(
         sa.update(Outbox)
-        .where(Outbox.id == row_id)
+        .where(Outbox.id == row_id, *_still_mine(attempts))
         .values(
             status="pending",
             due_at=at,
@@ -176,11 +184,11 @@ def mark_retry(
     return at
 
 
-def mark_failed(session: Session, *, row_id: int, error: str) -> None:
+def mark_failed(session: Session, *, row_id: int, error: str, attempts: int | None = None) -> None:
     """A permanent fault: never retried."""
     session.exec(
         sa.update(Outbox)
-        .where(Outbox.id == row_id)
+        .where(Outbox.id == row_id, *_still_mine(attempts))
         .values(status="failed", lease_until=None, last_error=error[:500])
     )  # type: ignore[call-overload]
 
@@ -208,11 +216,13 @@ def keys(session: Session, *, transition_ids: Sequence[int]) -> dict[int, set[st
     return out
 
 
-def mark_skipped(session: Session, *, row_id: int, reason: str) -> None:
+def mark_skipped(
+    session: Session, *, row_id: int, reason: str, attempts: int | None = None
+) -> None:
     """No longer needed (task done, transition cancelled): never sent."""
     session.exec(
         sa.update(Outbox)
-        .where(Outbox.id == row_id)
+        .where(Outbox.id == row_id, *_still_mine(attempts))
         .values(status="skipped", lease_until=None, last_error=reason[:500])
     )  # type: ignore[call-overload]
 
