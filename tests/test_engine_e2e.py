@@ -173,17 +173,24 @@ def test_the_manager_cancels_and_everything_stops(slack, emu, handoff, clock):
     assert "Cancelled" in json.dumps(status)
 
 
-def test_a_rate_limited_send_waits_and_goes_out_once(slack, emu, handoff, clock, monkeypatch):
-    import slack_sdk.http_retry.builtin_handlers as handlers
-
-    waits = []
-    monkeypatch.setattr(handlers.time, "sleep", waits.append)  # record instead of waiting
-    emu.fail("chat.postMessage", error="ratelimited", status=429, retry_after=7, times=1)
+def test_a_rate_limited_send_waits_for_retry_after_and_goes_out_once(slack, emu, handoff, clock):
+    emu.fail(
+        "chat.postMessage",
+        error="ratelimited",
+        status=429,
+        retry_after=90,
+        times=1,
+        match=lambda a: a.get("channel") == DEPARTING,
+    )
     start(slack)
-    assert waits and waits[0] >= 7
-    assert len(posted(emu)) == 3
+    assert len(posted(emu)) == 2  # Noah and Maya; Dana's DM waits
     with session(handoff.services.engine) as s:
-        assert {r.status for r in s.exec(select(Outbox)).all()} == {"sent"}
+        row = s.exec(select(Outbox).where(Outbox.status == "pending")).one()
+    assert row.recipient == DEPARTING and not row.uncertain  # a 429 means Slack did not post
+    assert (row.due_at - clock()).total_seconds() >= 90  # Retry-After, not a blind retry
+    travel(handoff, clock, row.due_at)
+    assert len(posted(emu, DEPARTING)) == 1
+    assert not emu.calls_to("conversations.history")  # nothing to look for after a 429
 
 
 def test_a_server_error_is_retried_later_without_a_duplicate(slack, emu, handoff, clock):

@@ -10,7 +10,7 @@ from handoff.bot.scheduler import tick
 from handoff.storage import outbox
 from handoff.storage.db import session
 from handoff.storage.models import Outbox, Transition
-from tests.conftest import DEPARTING
+from tests.conftest import DEPARTING, MANAGER, NEW, TOKEN
 from tests.test_start_e2e import start
 
 
@@ -72,7 +72,7 @@ def test_a_rate_limited_history_check_keeps_looking_before_sending(
     emu.on_call = lose_first_answer
     start(slack)
     emu.on_call = None
-    emu.fail("conversations.history", error="ratelimited", status=429, retry_after=1, times=3)
+    emu.fail("conversations.history", error="ratelimited", status=429, retry_after=1, times=1)
     [row] = pending(handoff)
     clock.set(row.due_at)
     tick(handoff)  # the look-up is rate limited: nothing is sent, the row stays uncertain
@@ -176,3 +176,72 @@ def test_a_claim_taken_over_by_another_thread_is_not_sent_twice(slack, emu, hand
             now=later,
             lease=timedelta(minutes=5),
         )
+
+
+def test_the_history_check_reads_past_the_first_page(slack, emu, handoff, clock):
+    from slack_sdk import WebClient
+
+    state = {"n": 0}
+
+    def lose_first_answer(call):
+        if call.method == "chat.postMessage" and call.args["channel"] == DEPARTING:
+            state["n"] += 1
+            if state["n"] == 1:
+                raise ConnectionResetError("answer lost")
+
+    emu.on_call = lose_first_answer
+    start(slack)
+    emu.on_call = None
+    chatter = WebClient(token=TOKEN, base_url=emu.url)
+    for n in range(230):  # a busy DM: the earlier post is no longer on the newest page
+        chatter.chat_postMessage(channel=DEPARTING, text=f"chatter {n}")
+    [row] = pending(handoff)
+    clock.set(row.due_at)
+    tick(handoff)
+    keys = [
+        ((m.get("metadata") or {}).get("event_payload") or {}).get("key")
+        for m in emu.messages(DEPARTING)
+    ]
+    assert keys.count(row.key) == 1
+
+
+def test_a_fault_in_one_sender_thread_loses_no_other_marks(slack, emu, handoff, clock, monkeypatch):
+    import handoff.bot.dispatch as dispatch
+
+    real = dispatch.outbox.renew
+
+    def flaky(conn, **kw):
+        with session(handoff.services.engine) as s:
+            recipient = s.get(Outbox, kw["row_id"]).recipient
+        if recipient == NEW:
+            raise RuntimeError("database hiccup")
+        return real(conn, **kw)
+
+    monkeypatch.setattr(dispatch.outbox, "renew", flaky)
+    start(slack)
+    with session(handoff.services.engine) as s:
+        rows = {r.recipient: r for r in s.exec(select(Outbox)).all()}
+    assert rows[DEPARTING].status == "sent" and rows[MANAGER].status == "sent"
+    assert rows[NEW].status == "pending" and rows[NEW].uncertain
+
+
+def test_a_nudge_claimed_before_a_cancel_is_not_posted(slack, emu, handoff, clock):
+    start(slack)
+    clock.set(datetime(2026, 12, 7, 8, tzinfo=UTC))
+    from handoff.bot.scheduler import plan
+
+    plan(handoff.services, clock())
+    with session(handoff.services.engine) as s:
+        rows = outbox.claim(s, now=clock(), worker=handoff.services.worker, limit=10)
+        s.commit()
+        t = s.exec(select(Transition)).one()
+        t.state = "cancelled"  # the manager cancels while the rows are claimed
+        s.add(t)
+        s.commit()
+    emu.clear_calls()
+    context = handoff.dispatcher.load(rows)
+    for row in rows:
+        handoff.dispatcher.send(row, context)
+    assert emu.calls_to("chat.postMessage") == []
+    with session(handoff.services.engine) as s:
+        assert {s.get(Outbox, r.id).status for r in rows} == {"skipped"}

@@ -42,13 +42,11 @@ def make_client(settings: Settings) -> WebClient:
 
 
 def sending_client(client: WebClient) -> WebClient:
-    """The dispatcher's client: waits out 429s, but never re-sends by itself after a lost
-    connection (the outbox decides, after looking whether Slack already has the message)."""
+    """The dispatcher's client: no retries inside a call. The outbox retries, after a 429 once
+    Retry-After has passed, after a lost connection once it has looked whether Slack has the
+    message; a call never outlives the claim that allowed it."""
     return WebClient(
-        token=client.token,
-        base_url=client.base_url,
-        timeout=client.timeout,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+        token=client.token, base_url=client.base_url, timeout=client.timeout, retry_handlers=[]
     )
 
 

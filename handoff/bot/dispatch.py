@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import repeat
 from typing import Any
 
 from slack_sdk import WebClient
@@ -40,8 +40,10 @@ PERMANENT = frozenset(
     }
 )
 METADATA_TYPE = "handoff_message"
+PLANNED_KINDS = ("milestone", "reminder", "snooze", "escalation")
 SENDERS = 4  # Slack answers in ~100 ms: overlap the waits of different recipients
 NOTICES = ("cancelled", "moved", "closed")
+HISTORY_PAGES = 25
 NUDGES = ("milestone", "reminder", "snooze")
 UNREACHABLE = frozenset({"user_not_found", "users_not_found", "account_inactive", "user_disabled"})
 
@@ -88,29 +90,46 @@ class Dispatcher:
             by_recipient: dict[str, list[Outbox]] = {}
             for row in rows:
                 by_recipient.setdefault(row.recipient, []).append(row)
-            marks: list[dict[str, Any]] = []
-            sent += sum(
-                self.pool.map(self._send_all, by_recipient.values(), repeat(context), repeat(marks))
-            )
-            self._mark_sent(marks)
+            futures = [
+                self.pool.submit(self._send_all, mine, context) for mine in by_recipient.values()
+            ]
+            wait(futures)
+            for future in futures:
+                if future.exception() is not None:  # _send_all catches; this is a last resort
+                    log.error("sender thread failed", exc_info=future.exception())
+                else:
+                    sent += future.result()
 
-    def _send_all(self, rows: list[Outbox], context: Context, marks: list[dict[str, Any]]) -> int:
-        """One person's rows, in order."""
-        return sum(self.send(row, context, marks) for row in rows)
-
-    def _mark_sent(self, marks: list[dict[str, Any]]) -> None:
-        """Write a batch's 'sent' marks in one transaction.
+    def _send_all(self, rows: list[Outbox], context: Context) -> int:
+        """One person's rows in order; their 'sent' marks written together when all are done.
 
         Should the process die before that, the rows' leases run out and the next claim finds
         the messages in Slack (their keys are in the message metadata): nothing is sent twice.
         """
-        if not marks:
-            return
-        try:
-            with self.services.engine.begin() as conn:
-                outbox.mark_sent_many(conn, marks)
-        except Exception:
-            log.exception("%d messages were posted but could not be marked sent", len(marks))
+        marks: list[dict[str, Any]] = []
+        count = 0
+        for row in rows:
+            try:
+                count += self.send(row, context, marks)
+            except Exception:  # a database fault mid-send: keep the row, look before resending
+                log.exception("outbox %s: unexpected fault while sending", row.key)
+                with contextlib.suppress(Exception):
+                    self._retry(row, "internal fault while sending", uncertain=True)
+                break  # this person's later messages wait, so their order is kept
+        self._mark_sent(marks)
+        return count
+
+    def _mark_sent(self, marks: list[dict[str, Any]]) -> None:
+        """Write 'sent' marks in one transaction (tried twice; recovery covers the rest)."""
+        for attempt in (1, 2):
+            if not marks:
+                return
+            try:
+                with self.services.engine.begin() as conn:
+                    outbox.mark_sent_many(conn, marks)
+                return
+            except Exception:
+                log.exception("%d posted messages not marked sent (try %d)", len(marks), attempt)
 
     def load(self, rows: list[Outbox]) -> Context:
         """Everything the batch's messages are rendered from: three queries per batch."""
@@ -134,20 +153,6 @@ class Dispatcher:
         now = self.services.clock()
         engine = self.services.engine
         lease = timedelta(seconds=self.services.settings.lease_seconds)
-        # nobody can take a row over before its lease runs out: renew only past half of it
-        if row.lease_until is None or now >= row.lease_until - lease / 2:
-            with engine.begin() as conn:
-                mine = outbox.renew(
-                    conn,
-                    row_id=row.id,
-                    worker=self.services.worker,
-                    attempts=row.attempts,
-                    now=now,
-                    lease=lease,
-                )
-            if not mine:
-                log.warning("outbox %s: claim lost to another replica; not sending", row.key)
-                return 0
         try:
             if row.status == "recovering":
                 found = self._already_posted(row)
@@ -157,8 +162,8 @@ class Dispatcher:
                         s.commit()
                     log.info("outbox %s had already reached Slack", row.key)
                     return 0
-        except (SlackApiError, OSError) as exc:
-            self._retry(row, f"history check: {exc}", uncertain=True)
+        except Exception as exc:  # rate limited, cut short, unreadable: look again next time
+            self._retry(row, f"history check: {type(exc).__name__}: {exc}", uncertain=True)
             return 0
         if row.attempts > outbox.MAX_ATTEMPTS:
             self._failed(row, f"gave up after {row.attempts - 1} attempts: {row.last_error}")
@@ -174,6 +179,21 @@ class Dispatcher:
                 outbox.mark_skipped(s, row_id=row.id, reason=reason, attempts=row.attempts)
                 s.commit()
             return 0
+        # the fence: only the current claim may post, and only for a transition still open
+        # (or for the notices that tell people it closed); renewed right before the post
+        with engine.begin() as conn:
+            mine = outbox.renew(
+                conn,
+                row_id=row.id,
+                worker=self.services.worker,
+                attempts=row.attempts,
+                now=self.services.clock(),
+                lease=lease,
+                require_open=row.kind in PLANNED_KINDS,
+            )
+        if not mine:
+            self._not_mine(row)
+            return 0
         try:
             resp = self.client.chat_postMessage(
                 channel=row.recipient,
@@ -187,9 +207,11 @@ class Dispatcher:
             if error in PERMANENT:
                 self._failed(row, error)
             else:
-                # HTTP 200 with ok:false and 429 (after slack_sdk waited out Retry-After) mean
-                # Slack did not post; after a 5xx it may have
-                self._retry(row, error, uncertain=exc.response.status_code >= 500)
+                # HTTP 200 with ok:false and 429 mean Slack did not post; after a 5xx it may have.
+                # A 429 waits for Retry-After in the outbox, not in this thread (and its lease)
+                self._retry(
+                    row, error, uncertain=exc.response.status_code >= 500, wait=retry_after(exc)
+                )
             return 0
         except Exception as exc:  # connection lost, answer cut short: Slack may have it
             self._retry(row, f"connection: {type(exc).__name__}: {exc}", uncertain=True)
@@ -210,7 +232,9 @@ class Dispatcher:
             log.exception("outbox %s was posted but could not be marked sent", row.key)
         return 1
 
-    def _retry(self, row: Outbox, error: str, *, uncertain: bool) -> None:
+    def _retry(
+        self, row: Outbox, error: str, *, uncertain: bool, wait: timedelta | None = None
+    ) -> None:
         with session(self.services.engine) as s:
             at = outbox.mark_retry(
                 s,
@@ -219,14 +243,28 @@ class Dispatcher:
                 now=self.services.clock(),
                 error=error,
                 uncertain=uncertain,
+                at_least=wait,
             )
             s.commit()
         log.warning("outbox %s: %s; next try at %s", row.key, error, at.isoformat())
 
+    def _not_mine(self, row: Outbox) -> None:
+        """Renewal failed: the claim was lost, or the transition closed meanwhile."""
+        with session(self.services.engine) as s:
+            current = s.get(Outbox, row.id)
+            if current and current.status == "sending" and current.attempts == row.attempts:
+                outbox.mark_skipped(
+                    s, row_id=row.id, reason="transition closed", attempts=row.attempts
+                )
+                s.commit()
+                return
+        log.warning("outbox %s: claim lost to another replica; not sending", row.key)
+
     def _failed(self, row: Outbox, error: str) -> None:
         now = self.services.clock()
         with session(self.services.engine) as s:
-            outbox.mark_failed(s, row_id=row.id, error=error, attempts=row.attempts)
+            if not outbox.mark_failed(s, row_id=row.id, error=error, attempts=row.attempts):
+                return  # a newer claim owns the row: its outcome stands
             if error in UNREACHABLE:
                 repo.mark_unreachable(s, user_id=row.recipient, now=now)
             t = s.get(Transition, row.transition_id) if row.transition_id else None
@@ -253,16 +291,26 @@ class Dispatcher:
         """After a crash mid-send: look in the DM for a message carrying this row's key."""
         channel = self.client.conversations_open(users=row.recipient)["channel"]["id"]
         oldest = ((row.first_try_at or row.due_at) - timedelta(minutes=1)).timestamp()
-        resp = self.client.conversations_history(
-            channel=channel, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True
-        )
-        for m in resp.get("messages", []):
-            meta = m.get("metadata") or {}
-            if (
-                meta.get("event_type") == METADATA_TYPE
-                and (meta.get("event_payload") or {}).get("key") == row.key
-            ):
-                return channel, m.get("ts")
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            resp = self.client.conversations_history(
+                channel=channel,
+                oldest=f"{oldest:.6f}",
+                limit=200,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+            for m in resp.get("messages", []):
+                meta = m.get("metadata") or {}
+                if (
+                    meta.get("event_type") == METADATA_TYPE
+                    and (meta.get("event_payload") or {}).get("key") == row.key
+                ):
+                    return channel, m.get("ts")
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not resp.get("has_more") or not cursor:
+                return None
+        raise RuntimeError(f"more than {HISTORY_PAGES * 200} messages since the first try")
         return None
 
     def render(self, row: Outbox, context: Context) -> tuple[dict[str, Any] | None, str]:
@@ -303,3 +351,13 @@ class Dispatcher:
             return nudges.escalation(t, overdue, lang), ""
         log.error("outbox %s has unknown kind %s", row.key, row.kind)
         return None, f"unknown kind {row.kind}"
+
+
+def retry_after(exc: SlackApiError) -> timedelta | None:
+    """Slack's Retry-After of a 429, if any."""
+    if exc.response.status_code != 429:
+        return None
+    try:
+        return timedelta(seconds=int(exc.response.headers.get("Retry-After", "1")))
+    except (TypeError, ValueError):
+        return timedelta(seconds=1)

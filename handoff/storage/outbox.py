@@ -14,7 +14,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from handoff.storage.models import Outbox, UTCDateTime
+from handoff.storage.models import Outbox, Transition, UTCDateTime
+
+TERMINAL = ("closed", "cancelled")
 
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=1)
@@ -148,6 +150,18 @@ def mark_sent(
     session.execute(_MARK_SENT, {"row_id": row_id, "sent_at": now, "channel": channel, "ts": ts})
 
 
+def _open_transition(required: bool) -> list[sa.ColumnElement[bool]]:
+    """Condition: the row's transition is neither closed nor cancelled."""
+    if not required:
+        return []
+    closed = (
+        sa.select(Transition.id)
+        .where(Transition.id == Outbox.transition_id, col(Transition.state).in_(TERMINAL))
+        .exists()
+    )
+    return [~closed]
+
+
 def _still_mine(attempts: int | None) -> list[sa.ColumnElement[bool]]:
     """Conditions under which an outcome may be written: the claim that sent is still the
     row's current one (a late answer never overwrites what a newer claim recorded)."""
@@ -162,14 +176,21 @@ def backoff(attempts: int) -> timedelta:
 
 
 def mark_retry(
-    session: Session, *, row_id: int, attempts: int, now: datetime, error: str, uncertain: bool
+    session: Session,
+    *,
+    row_id: int,
+    attempts: int,
+    now: datetime,
+    error: str,
+    uncertain: bool,
+    at_least: timedelta | None = None,
 ) -> datetime:
     """A transient fault: try again later with exponential backoff. Returns the next try.
 
     `uncertain`: Slack may have got the message (connection lost, 5xx); the next try looks
     before sending. Once set it stays set until the message is known to be sent.
     """
-    at = now + backoff(attempts)
+    at = now + max(backoff(attempts), at_least or timedelta(0))
     session.exec(
         sa.update(Outbox)
         .where(Outbox.id == row_id, *_still_mine(attempts))
@@ -184,13 +205,14 @@ def mark_retry(
     return at
 
 
-def mark_failed(session: Session, *, row_id: int, error: str, attempts: int | None = None) -> None:
+def mark_failed(session: Session, *, row_id: int, error: str, attempts: int | None = None) -> bool:
     """A permanent fault: never retried."""
-    session.exec(
+    result = session.exec(
         sa.update(Outbox)
         .where(Outbox.id == row_id, *_still_mine(attempts))
         .values(status="failed", lease_until=None, last_error=error[:500])
     )  # type: ignore[call-overload]
+    return (result.rowcount or 0) == 1
 
 
 def drop_pending(session: Session, *, transition_id: int, keep_kinds: Sequence[str] = ()) -> int:
@@ -244,6 +266,7 @@ def forget_pending(session: Session, *, transition_id: int, kinds: Sequence[str]
 def renew(
     session: Session | Connection,
     *,
+    require_open: bool = False,
     row_id: int,
     worker: str,
     attempts: int,
@@ -262,6 +285,7 @@ def renew(
             Outbox.claimed_by == worker,
             Outbox.attempts == attempts,
             Outbox.status == "sending",
+            *_open_transition(require_open),
         )
         .values(lease_until=now + lease)
     )
