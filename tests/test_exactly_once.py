@@ -7,7 +7,6 @@ Two replicas on one PostgreSQL database share the work (SKIP LOCKED), never the 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -172,19 +171,23 @@ def test_two_replicas_share_the_work_and_never_send_the_same_message(emu):
     schema = kwargs["connect_args"]["options"].split("=", 1)[1]
     engine = make_engine(url, **kwargs)
     keys = seed(engine)
-    # the first two sends must meet: a replica that did all the work alone would never get past
-    barrier = threading.Barrier(2, timeout=8)  # below the sending client's 10 s timeout
-
-    arrivals = iter(range(1_000_000))
+    # every send waits until both replicas have sent: one replica doing all the work alone
+    # (with its several sender threads) would never get past this
+    seen: set[str] = set()
+    both = threading.Event()
     lock = threading.Lock()
 
     def meet(call):
-        if call.method == "chat.postMessage":
-            with lock:
-                n = next(arrivals)
-            if n < 2:  # only the first two sends wait for each other
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    barrier.wait()
+        if call.method != "chat.postMessage" or both.is_set():
+            return
+        key = call.args["metadata"]["event_payload"]["key"]
+        with session(engine) as s:
+            worker = s.exec(select(Outbox.claimed_by).where(Outbox.key == key)).one()
+        with lock:
+            seen.add(worker)
+            if len(seen) == 2:
+                both.set()
+        both.wait(timeout=8)  # below the sending client's 10 s timeout
 
     emu.on_call = meet
     db = f"{url}?options=-csearch_path%3D{schema}"
@@ -195,7 +198,7 @@ def test_two_replicas_share_the_work_and_never_send_the_same_message(emu):
     finally:
         codes = [stop(p) for p in replicas]
     assert codes == [0, 0]
-    assert not barrier.broken, "one replica sent while the other never did"
+    assert both.is_set(), "one replica sent while the other never did"
     assert sorted(posted_keys(emu)) == sorted(keys)
     with session(engine) as s:
         workers = {r.claimed_by for r in s.exec(select(Outbox)).all()}
