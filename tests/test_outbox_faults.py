@@ -27,6 +27,19 @@ def to_dana(emu):
     ]
 
 
+def lose_first_answer_to(user):
+    """An emulator hook: Slack posts the first DM to `user`, but its answer is lost."""
+    state = {"n": 0}
+
+    def hook(call):
+        if call.method == "chat.postMessage" and call.args["channel"] == user:
+            state["n"] += 1
+            if state["n"] == 1:
+                raise ConnectionResetError("answer lost")
+
+    return hook
+
+
 def test_a_second_lost_answer_is_still_found_in_slack(slack, emu, handoff, clock):
     calls = {"n": 0}
 
@@ -61,15 +74,7 @@ def test_a_rate_limited_history_check_keeps_looking_before_sending(
     import slack_sdk.http_retry.builtin_handlers as handlers
 
     monkeypatch.setattr(handlers.time, "sleep", lambda s: None)
-    state = {"n": 0}
-
-    def lose_first_answer(call):
-        if call.method == "chat.postMessage" and call.args["channel"] == DEPARTING:
-            state["n"] += 1
-            if state["n"] == 1:
-                raise ConnectionResetError("answer lost")
-
-    emu.on_call = lose_first_answer
+    emu.on_call = lose_first_answer_to(DEPARTING)
     start(slack)
     emu.on_call = None
     emu.fail("conversations.history", error="ratelimited", status=429, retry_after=1, times=1)
@@ -181,15 +186,7 @@ def test_a_claim_taken_over_by_another_thread_is_not_sent_twice(slack, emu, hand
 def test_the_history_check_reads_past_the_first_page(slack, emu, handoff, clock):
     from slack_sdk import WebClient
 
-    state = {"n": 0}
-
-    def lose_first_answer(call):
-        if call.method == "chat.postMessage" and call.args["channel"] == DEPARTING:
-            state["n"] += 1
-            if state["n"] == 1:
-                raise ConnectionResetError("answer lost")
-
-    emu.on_call = lose_first_answer
+    emu.on_call = lose_first_answer_to(DEPARTING)
     start(slack)
     emu.on_call = None
     chatter = WebClient(token=TOKEN, base_url=emu.url)
