@@ -16,6 +16,9 @@ from slack_sdk.errors import SlackApiError
 from handoff.bot.services import Services
 from handoff.flows.calendar import local_today
 from handoff.flows.plans import Role
+from handoff.flows.schedule import NUDGE_KINDS as NUDGES
+from handoff.flows.schedule import PLANNED_KINDS
+from handoff.flows.states import TERMINAL
 from handoff.messages import blocks, nudges
 from handoff.messages.i18n import lang_of
 from handoff.storage import outbox, repo
@@ -40,11 +43,9 @@ PERMANENT = frozenset(
     }
 )
 METADATA_TYPE = "handoff_message"
-PLANNED_KINDS = ("milestone", "reminder", "snooze", "escalation")
 SENDERS = 4  # Slack answers in ~100 ms: overlap the waits of different recipients
 NOTICES = ("cancelled", "moved", "closed")
 HISTORY_PAGES = 25
-NUDGES = ("milestone", "reminder", "snooze")
 UNREACHABLE = frozenset({"user_not_found", "users_not_found", "account_inactive", "user_disabled"})
 
 
@@ -332,7 +333,7 @@ class Dispatcher:
             return blocks.delivery_failed(t, payload, lang), ""
         if row.kind in NOTICES:
             return nudges.notice(t, tasks, row.kind, payload, lang), ""
-        if t.state in ("closed", "cancelled"):
+        if t.state in TERMINAL:
             return None, f"transition {t.state}"
         if row.kind in NUDGES:
             task = next((k for k in tasks if k.id == payload.get("task")), None)

@@ -17,8 +17,9 @@ from handoff.bot.scheduler import run_now
 from handoff.bot.services import Services
 from handoff.flows.calendar import local_today
 from handoff.flows.progress import move_errors, snooze_until
+from handoff.flows.schedule import PLANNED_KINDS
 from handoff.flows.start import NOTES_MAX
-from handoff.flows.states import InvalidTransition, fire
+from handoff.flows.states import TERMINAL, InvalidTransition, fire
 from handoff.messages import blocks, nudges
 from handoff.messages.i18n import catalog, fmt_date, text
 from handoff.storage import outbox, repo
@@ -26,7 +27,6 @@ from handoff.storage.db import session
 from handoff.storage.models import Task, Transition
 
 log = logging.getLogger(__name__)
-PLANNED_KINDS = ("milestone", "reminder", "snooze", "escalation")
 
 
 def _int(value: Any) -> int | None:
@@ -87,7 +87,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         if user != task.assignee:
             log.warning("refused task action by %s on task %s of %s", user, task.id, task.assignee)
             return text(c.not_yours())
-        if t.state in ("closed", "cancelled"):
+        if t.state in TERMINAL:
             return text(c.closed_already(text(c.state_name(t.state))))
         if task.done_at is not None:
             return text(c.already_done())
@@ -263,7 +263,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             if (
                 t is None
                 or user not in (t.departing_owner, t.new_owner, t.manager)
-                or t.state in ("closed", "cancelled")
+                or t.state in TERMINAL
             ):
                 ack(
                     response_action="errors",

@@ -12,7 +12,10 @@ from datetime import date, datetime
 
 from handoff.flows.calendar import WorkCalendar, local_today
 from handoff.flows.plans import Role
+from handoff.flows.states import TERMINAL
 
+NUDGE_KINDS = ("milestone", "reminder", "snooze")  # a task's own messages
+PLANNED_KINDS = (*NUDGE_KINDS, "escalation")  # everything the scheduler plans
 REMINDER_AFTER_WORKING_DAYS = 2
 GHOST_REMINDERS = 2
 
@@ -76,7 +79,7 @@ def reminder_day(f: Facts, task: TaskFacts) -> date:
 
 def plan_messages(f: Facts) -> list[Due]:
     """Every message the transition's plan wants, given which tasks are done (in send order)."""
-    if f.state in ("closed", "cancelled"):
+    if f.state in TERMINAL:
         return []
     cal = f.calendar
     out: list[Due] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,6 +33,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from handoff.flows.plans import Kind, Role
+from handoff.flows.states import TERMINAL
 from handoff.messages.i18n import catalog, fmt_date, text
 from handoff.messages.text import channel_ref, escape, truncate, user_ref
 
@@ -428,8 +430,6 @@ def home_view(
 
 def json_ephemeral(mrkdwn: str) -> str:
     """A slash-command response body (ephemeral) as JSON."""
-    import json
-
     return json.dumps({"response_type": "ephemeral", **note_message(mrkdwn)})
 
 
@@ -465,7 +465,7 @@ def plan_actions(t: TransitionLike, viewer: str, lang: str) -> ActionsBlock | No
     from slack_sdk.models.blocks import ConfirmObject
 
     c = catalog(lang)
-    if t.state in ("closed", "cancelled") or viewer not in (
+    if t.state in TERMINAL or viewer not in (
         t.departing_owner,
         t.new_owner,
         t.manager,

@@ -14,9 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
+from handoff.flows.states import TERMINAL
 from handoff.storage.models import Outbox, Transition, UTCDateTime
-
-TERMINAL = ("closed", "cancelled")
 
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=1)
@@ -215,13 +214,11 @@ def mark_failed(session: Session, *, row_id: int, error: str, attempts: int | No
     return (result.rowcount or 0) == 1
 
 
-def drop_pending(session: Session, *, transition_id: int, keep_kinds: Sequence[str] = ()) -> int:
-    """Drop a transition's unsent messages (cancel, re-plan). Returns rows dropped."""
+def drop_pending(session: Session, *, transition_id: int) -> int:
+    """Drop a transition's unsent messages (it was cancelled). Returns rows dropped."""
     stmt = sa.update(Outbox).where(
         Outbox.transition_id == transition_id, Outbox.status == "pending"
     )
-    if keep_kinds:
-        stmt = stmt.where(col(Outbox.kind).not_in(list(keep_kinds)))
     return session.exec(stmt.values(status="dropped")).rowcount or 0  # type: ignore[call-overload]
 
 

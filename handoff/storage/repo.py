@@ -15,9 +15,8 @@ from handoff.flows.progress import TaskState, replanned, state_after_done
 from handoff.flows.schedule import Facts, TaskFacts
 from handoff.flows.start import Person as PersonFacts
 from handoff.flows.start import StartRequest, account_key
+from handoff.flows.states import TERMINAL
 from handoff.storage.models import Person, Task, Transition
-
-TERMINAL = ("closed", "cancelled")
 
 
 def save_people(session: Session, *, people: Iterable[PersonFacts], now: datetime) -> None:
