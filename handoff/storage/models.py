@@ -144,3 +144,56 @@ class SeenEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     seen_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class KnowledgeSection(SQLModel, table=True):
+    """One section of a transition's knowledge document (values as JSON, kept as typed)."""
+
+    __tablename__ = "knowledge_section"
+    __table_args__ = (sa.UniqueConstraint("transition_id", "section"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    transition_id: int = Field(foreign_key="transition.id", index=True)
+    section: str = Field(max_length=32)
+    data: str = Field(default="{}", sa_type=sa.Text)
+    updated_at: datetime | None = Field(default=None, sa_column=utc_column())
+    updated_by: str | None = Field(default=None, max_length=32)
+    reviewed_at: datetime | None = Field(default=None, sa_column=utc_column())
+    reviewed_by: str | None = Field(default=None, max_length=32)
+
+
+class Stakeholder(SQLModel, table=True):
+    """One person of the customer in the relationship map (fields as JSON)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    transition_id: int = Field(foreign_key="transition.id", index=True)
+    data: str = Field(default="{}", sa_type=sa.Text)
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+    updated_by: str = Field(default="", max_length=32)
+
+
+class Flag(SQLModel, table=True):
+    """A mistake the bot caught (throw over the wall, ghost, unprepared, unclear roles)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    transition_id: int = Field(foreign_key="transition.id", index=True)
+    kind: str = Field(max_length=32)
+    milestone: str | None = Field(default=None, max_length=32)
+    detail: str = Field(default="{}", sa_type=sa.Text)
+    raised_at: datetime = Field(sa_column=utc_column(nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class Metric(SQLModel, table=True):
+    """A recorded measure of a transition: CSAT, health at 30/60/90 days, …"""
+
+    __table_args__ = (sa.UniqueConstraint("transition_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    transition_id: int = Field(foreign_key="transition.id", index=True)
+    name: str = Field(max_length=32)
+    value: str = Field(default="{}", sa_type=sa.Text)
+    recorded_by: str = Field(default="", max_length=32)
+    recorded_at: datetime = Field(sa_column=utc_column(nullable=False))
