@@ -13,6 +13,16 @@ class Ids(StrEnum):
     TASK_DONE = "task.done"
     TASK_DONE_VIEW = "task.done_view"
     TASK_SNOOZE = "task.snooze"
+    DOC_OPEN = "doc.open"
+    DOC_OVERVIEW_VIEW = "doc.overview_view"
+    DOC_SECTION = "doc.section"
+    DOC_SECTION_VIEW = "doc.section_view"
+    DOC_REVIEW = "doc.review"
+    DOC_STAKEHOLDER_ADD = "doc.stakeholder.add"
+    DOC_STAKEHOLDER_MENU = "doc.stakeholder.menu"
+    DOC_STAKEHOLDER_VIEW = "doc.stakeholder_view"
+    HOME_PAGE = "home.page"
+    HOME_LANG = "home.lang"
 
 
 def check_unique() -> None:

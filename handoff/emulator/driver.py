@@ -330,15 +330,22 @@ class SlackDriver:
         message_ts: str | None = None,
         view: dict[str, Any] | None = None,
         container: dict[str, Any] | None = None,
+        values: Mapping[str, Any] | None = None,
+        overflow: bool = False,
     ) -> Response:
-        """Click a button (block_actions) in a message or a view."""
+        """Click a button (block_actions) in a message or a view; with ``overflow``, choose the
+        option ``value`` of an overflow menu. ``values`` are what the user has typed into the
+        view's inputs so far (Slack sends them as ``view.state``)."""
         action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": block_id,
-            "type": "button",
+            "type": "overflow" if overflow else "button",
             "action_ts": f"{self.now():.6f}",
         }
-        if value is not None:
+        if overflow:
+            option = {"text": {"type": "plain_text", "text": str(value)}, "value": str(value)}
+            action["selected_option"] = option
+        elif value is not None:
             action["value"] = value
         payload = self._interaction(
             "block_actions", user_id, trigger_id=self._trigger(), actions=[action]
@@ -362,7 +369,10 @@ class SlackDriver:
             payload["state"] = {"values": {}}
         elif view is not None:
             payload["container"] = container or {"type": "view", "view_id": view.get("id")}
-            payload["view"] = copy.deepcopy(view)
+            payload["view"] = {
+                **copy.deepcopy(view),
+                "state": {"values": view_state(view, values or {})},
+            }
         elif container is not None:
             payload["container"] = container
         return self._post_payload(payload)

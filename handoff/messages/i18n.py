@@ -30,9 +30,14 @@ def environment(lang: str) -> Environment:
 
 
 @cache
-def catalog(lang: str) -> Any:
-    """The macros of the language's ui.j2, callable from Python."""
-    return environment(lang if lang in LANGS else "en").get_template("ui.j2").module
+def catalog(lang: str, name: str = "ui.j2") -> Any:
+    """The macros (and top-level sets) of one of the language's templates, callable from Python."""
+    return environment(lang if lang in LANGS else "en").get_template(name).module
+
+
+def knowledge(lang: str) -> Any:
+    """The knowledge document's texts (labels, hints, options, modal texts)."""
+    return catalog(lang, "knowledge.j2")
 
 
 def lang_of(*, chosen: str = "", locale: str = "", default: str = "en") -> str:

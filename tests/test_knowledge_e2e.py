@@ -1,0 +1,187 @@
+"""The knowledge document end to end: signed clicks and submissions into the app, views out."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlmodel import select
+
+from handoff.flows import knowledge as kn
+from handoff.storage import knowledge as store
+from handoff.storage.db import session
+from handoff.storage.models import Transition
+from tests.conftest import DEPARTING, MANAGER, NEW, OTHER
+from tests.test_start_e2e import start
+
+FULL_TEXT = "x" * 10
+
+
+def tid(handoff) -> int:
+    with session(handoff.services.engine) as s:
+        return s.exec(select(Transition.id)).one()
+
+
+def doc(handoff) -> kn.Document:
+    with session(handoff.services.engine) as s:
+        return store.document(s, transition_id=tid(handoff))
+
+
+def open_overview(slack, user, t):
+    assert slack.click(user, "doc.open", str(t)).status == 200
+    return slack.last_view()
+
+
+def open_section(slack, user, t, key, overview=None):
+    assert slack.click(user, "doc.section", f"{t}:{key}", view=overview).status == 200
+    return slack.last_view()
+
+
+def blocks_text(view) -> str:
+    return json.dumps(view["blocks"], ensure_ascii=False)
+
+
+def test_section_saved_reopened_with_values_and_scored(slack, emu, handoff):
+    start(slack)
+    t = tid(handoff)
+    overview = open_overview(slack, DEPARTING, t)
+    assert overview["callback_id"] == "doc.overview_view"
+    assert "0 %" in blocks_text(overview)
+    view = open_section(slack, DEPARTING, t, "profile", overview)
+    assert view["callback_id"] == "doc.section_view" and view["notify_on_close"] is True
+    ids = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert ids == [f.key for f in kn.section("profile").fields]
+    assert all(b["optional"] for b in view["blocks"] if b["type"] == "input")
+    typed = "Makes <widgets> & more\nsecond line"
+    assert slack.submit(DEPARTING, view, {"background": typed, "metrics": "ARR"}).status == 200
+    assert doc(handoff).values["profile"] == {"background": typed, "metrics": "ARR"}
+    assert kn.score(doc(handoff), "profile") == 40
+    # the overview below was refreshed with the new score
+    refreshed = emu.view(overview["id"])
+    assert "40 %" in blocks_text(refreshed)
+    again = open_section(slack, NEW, t, "profile")
+    field = next(b for b in again["blocks"] if b.get("block_id") == "background")
+    assert field["element"]["initial_value"] == typed
+
+
+def test_closing_a_half_filled_section_keeps_what_was_typed(slack, handoff):
+    start(slack)
+    t = tid(handoff)
+    view = open_section(slack, MANAGER, t, "risks")
+    state = {"health_score": "72", "health_trend": "declining", "concerns": "budget"}
+    from handoff.emulator.driver import view_state
+
+    closed = {**view, "state": {"values": view_state(view, state)}}
+    assert slack.close(MANAGER, closed).status == 200
+    assert doc(handoff).values["risks"] == {
+        "health_score": 72,
+        "health_trend": "declining",
+        "concerns": "budget",
+    }
+
+
+def test_server_side_validation_answers_inline_and_keeps_nothing_wrong(slack, handoff):
+    start(slack)
+    t = tid(handoff)
+    view = open_section(slack, DEPARTING, t, "opportunities")
+    # a forged submission: a number out of range, an unknown option, a too-long text
+    forged = json.loads(json.dumps(view))
+    resp = slack.submit(
+        DEPARTING,
+        forged,
+        {
+            "renewal_likelihood": "140",
+            "renewal_strategy": "y" * (kn.TEXT_MAX + 1),
+            "renewal_date": "2027-03-31",
+        },
+    )
+    body = resp.json()
+    assert body["response_action"] == "errors"
+    assert set(body["errors"]) == {"renewal_likelihood", "renewal_strategy"}
+    assert "0 to 100" in body["errors"]["renewal_likelihood"]
+    assert "3000" in body["errors"]["renewal_strategy"]
+    # the valid part is kept, nothing was cut
+    assert doc(handoff).values["opportunities"] == {"renewal_date": "2027-03-31"}
+
+
+def test_outsider_cannot_open_or_submit_and_is_logged(slack, emu, handoff, caplog):
+    start(slack)
+    t = tid(handoff)
+    view = open_section(slack, DEPARTING, t, "profile")
+    assert slack.click(OTHER, "doc.open", str(t)).status == 200
+    refusal = slack.last_view()
+    assert refusal.get("callback_id") != "doc.overview_view"
+    assert "Only the departing owner" in blocks_text(refusal)
+    resp = slack.submit(OTHER, view, {"background": "hijacked"})
+    assert resp.json()["response_action"] == "errors"
+    assert "profile" not in doc(handoff).values
+    assert any("refused" in r.message and OTHER in r.message for r in caplog.records)
+
+
+def test_stakeholders_added_edited_removed_in_stacked_modals(slack, emu, handoff):
+    start(slack)
+    t = tid(handoff)
+    overview = open_overview(slack, DEPARTING, t)
+    rel = open_section(slack, DEPARTING, t, "relationships", overview)
+    assert "No economic sponsor" in blocks_text(rel)
+    # typed politics notes survive pushing the stakeholder modal
+    assert (
+        slack.click(
+            DEPARTING, "doc.stakeholder.add", str(t), view=rel, values={"power": "CFO decides"}
+        ).status
+        == 200
+    )
+    pushed = slack.last_view()
+    assert pushed["callback_id"] == "doc.stakeholder_view"
+    assert emu.calls_to("views.push")
+    assert doc(handoff).values["relationships"] == {"power": "CFO decides"}
+    person = {
+        "name": "Ana <Boss>",
+        "title": "CFO",
+        "role": "economic_sponsor",
+        "style": "direct",
+        "channel": "email",
+        "stance": "advocate",
+        "trust": "4",
+    }
+    missing = slack.submit(DEPARTING, pushed, {**person, "trust": "9"}).json()
+    assert missing["response_action"] == "errors" and set(missing["errors"]) == {"trust"}
+    assert slack.submit(DEPARTING, pushed, person).status == 200
+    people = doc(handoff).stakeholders
+    assert len(people) == 1 and people[0]["name"] == "Ana <Boss>" and people[0]["trust"] == 4
+    redrawn = emu.view(rel["id"])
+    text = blocks_text(redrawn)
+    assert "Ana &lt;Boss&gt;" in text and "No economic sponsor" not in text
+    assert "No champion" in text
+    # edit
+    sid = people[0]["id"]
+    slack.click(
+        DEPARTING, "doc.stakeholder.menu", f"edit:{t}:{sid}", view=redrawn, overflow=True
+    )
+    edit = slack.last_view()
+    assert slack.submit(DEPARTING, edit, {**person, "role": "champion"}).status == 200
+    assert doc(handoff).stakeholders[0]["role"] == "champion"
+    # remove
+    slack.click(
+        DEPARTING,
+        "doc.stakeholder.menu",
+        f"remove:{t}:{sid}",
+        view=emu.view(rel["id"]),
+        overflow=True,
+    )
+    assert doc(handoff).stakeholders == []
+
+
+def test_only_the_new_owner_reviews_and_a_change_undoes_the_review(slack, emu, handoff, clock):
+    start(slack)
+    t = tid(handoff)
+    overview = open_overview(slack, NEW, t)
+    assert "doc.review" in blocks_text(overview)
+    assert slack.click(DEPARTING, "doc.review", f"{t}:profile").status == 200
+    assert doc(handoff).reviewed == {}
+    assert slack.click(NEW, "doc.review", f"{t}:profile", view=overview).status == 200
+    assert doc(handoff).is_reviewed("profile")
+    clock.set(clock() + timedelta(minutes=1))
+    view = open_section(slack, DEPARTING, t, "profile")
+    slack.submit(DEPARTING, view, {"background": "new facts"})
+    assert not doc(handoff).is_reviewed("profile")
