@@ -155,9 +155,7 @@ def test_stakeholders_added_edited_removed_in_stacked_modals(slack, emu, handoff
     assert "No champion" in text
     # edit
     sid = people[0]["id"]
-    slack.click(
-        DEPARTING, "doc.stakeholder.menu", f"edit:{t}:{sid}", view=redrawn, overflow=True
-    )
+    slack.click(DEPARTING, "doc.stakeholder.menu", f"edit:{t}:{sid}", view=redrawn, overflow=True)
     edit = slack.last_view()
     assert slack.submit(DEPARTING, edit, {**person, "role": "champion"}).status == 200
     assert doc(handoff).stakeholders[0]["role"] == "champion"

@@ -6,7 +6,9 @@ from typing import Any
 
 from handoff.bot.services import Services
 from handoff.messages import blocks
+from handoff.messages import knowledge as kb
 from handoff.messages.i18n import catalog, fmt_date, text
+from handoff.storage import knowledge as knowledge_store
 from handoff.storage import repo
 from handoff.storage.db import session
 
@@ -52,7 +54,9 @@ def status_for(
         if t is None:
             return blocks.note_message(text(c.status_none(blocks.escape(account[:80]))))
         tasks = repo.tasks(s, transition_id=t.id)
-    return blocks.status_message(t, tasks, lang, viewer=user_id)
+        doc = knowledge_store.document(s, transition_id=t.id)
+    lines = kb.summary_lines(doc, lang)
+    return blocks.status_message(t, tasks, lang, viewer=user_id, knowledge_lines=lines)
 
 
 def home_for(services: Services, user_id: str, lang: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from slack_sdk.models.views import View
 
 from handoff.flows.plans import Kind, Role
 from handoff.flows.states import TERMINAL
-from handoff.messages.i18n import catalog, fmt_date, text
+from handoff.messages.i18n import catalog, fmt_date, knowledge, text
 from handoff.messages.text import channel_ref, escape, truncate, user_ref
 
 MESSAGE_BLOCKS = 50
@@ -298,7 +298,15 @@ def welcome(t: TransitionLike, tasks: Sequence[TaskLike], role: str, lang: str) 
     else:
         blocks.append(section(text(c.challenges_heading()) + "\n" + text(c.challenges(t.kind))))
         blocks.append(section(text(c.success_heading()) + "\n" + text(c.success_factors(t.kind))))
+    blocks.append(ActionsBlock(block_id=f"doc:{t.id}", elements=[doc_button(t.id, lang)]))
     return message(blocks, text(c.welcome_header(escape(t.account))))
+
+
+def doc_button(transition_id: int | None, lang: str) -> ButtonElement:
+    """'Open document': the knowledge document's overview."""
+    return ButtonElement(
+        action_id="doc.open", text=text(knowledge(lang).open_document()), value=str(transition_id)
+    )
 
 
 # ---------------------------------------------------------------- slash command answers
@@ -359,7 +367,11 @@ def role_of(t: TransitionLike, user_id: str) -> str:
 
 
 def status_message(
-    t: TransitionLike, tasks: Sequence[TaskLike], lang: str, viewer: str | None = None
+    t: TransitionLike,
+    tasks: Sequence[TaskLike],
+    lang: str,
+    viewer: str | None = None,
+    knowledge_lines: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One transition: people, state, done and upcoming milestones."""
     c = catalog(lang)
@@ -379,8 +391,11 @@ def status_message(
         section(text(c.done_heading()) + "\n" + ("\n".join(done) or text(c.nothing()))),
         section(text(c.upcoming_heading()) + "\n" + ("\n".join(upcoming) or text(c.nothing()))),
     ]
+    if knowledge_lines:
+        blocks.append(section("\n".join(knowledge_lines)))
     actions = plan_actions(t, viewer, lang) if viewer else None
     if actions is not None:
+        actions.elements.insert(0, doc_button(t.id, lang))
         blocks.append(actions)
     return message(blocks, text(c.status_heading(cd)))
 

@@ -450,12 +450,3 @@ def doc_message(t: TransitionLike, r: kn.Readiness, by: str, lang: str) -> dict[
     return message(
         [section(line), ContextBlock(elements=[MarkdownTextObject(text=bar(r.score))])], line
     )
-
-
-def open_button(transition_id: int | None, lang: str) -> ButtonElement:
-    """'Open document', for nudges, status and Home."""
-    return ButtonElement(
-        action_id="doc.open",
-        text=text(knowledge(lang).open_document()),
-        value=str(transition_id),
-    )

@@ -21,6 +21,7 @@ from handoff.messages.blocks import (
     TaskLike,
     TransitionLike,
     context,
+    doc_button,
     header,
     message,
     modal,
@@ -55,6 +56,7 @@ def task_buttons(task_id: int, transition_id: int, lang: str) -> ActionsBlock:
             ButtonElement(
                 action_id="plan.open", text=text(c.button("open_plan")), value=str(transition_id)
             ),
+            doc_button(transition_id, lang),
         ],
     )
 
