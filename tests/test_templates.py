@@ -159,7 +159,6 @@ def samples() -> dict[str, list[tuple[Any, ...]]]:
         "challenges": [(k.value,) for k in Kind],
         "success_factors": [(k.value,) for k in Kind],
         "role_name": [(r.value,) for r in Role],
-        "home_role_heading": [(r.value,) for r in Role],
         "state_name": [(s,) for s in STATES],
         "plan_name": [(True,), (False,)],
         "milestone_title": [(s.key, True) for s in PLANNED] + [(s.key, False) for s in UNPLANNED],
@@ -442,14 +441,6 @@ def listing() -> list[tuple[Transition, str | None]]:
 def test_list_message_builds(lang):
     check_payload(blocks.list_message(OTHER, listing(), len(STATES) + 5, lang))
     check_payload(blocks.list_message(OTHER, [], 0, lang))
-
-
-@pytest.mark.parametrize("lang", LANGS)
-def test_home_view_builds(lang):
-    view = blocks.home_view(OTHER, listing(), len(STATES) + 5, lang)
-    check_payload(view)
-    assert view["type"] == "home"
-    check_payload(blocks.home_view(OTHER, [], 0, lang))
 
 
 @pytest.mark.parametrize("lang", LANGS)

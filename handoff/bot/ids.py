@@ -22,6 +22,8 @@ class Ids(StrEnum):
     DOC_STAKEHOLDER_MENU = "doc.stakeholder.menu"
     DOC_STAKEHOLDER_VIEW = "doc.stakeholder_view"
     HOME_PAGE = "home.page"
+    HOME_PAGE_NEXT = "home.page_next"
+    HOME_SECTION = "home.section"
     HOME_LANG = "home.lang"
 
 

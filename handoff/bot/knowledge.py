@@ -166,11 +166,13 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action(Ids.DOC_SECTION.value)
+    @app.action(Ids.HOME_SECTION.value)
     def doc_section(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
         user = body["user"]["id"]
         lang = services.lang_for(user)
-        tid, _, key = str(action.get("value") or "").partition(":")
+        value = action.get("value") or (action.get("selected_option") or {}).get("value")
+        tid, _, key = str(value or "").partition(":")
         loaded = d.load(body, _int(tid), "doc.section")
         if loaded is None or key not in kn.BY_KEY:
             d.refuse(client, body, lang, text(texts(lang).not_allowed_doc()))

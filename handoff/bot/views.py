@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from handoff.bot.services import Services
-from handoff.messages import blocks
+from handoff.flows import knowledge as kn
+from handoff.flows.calendar import local_today
+from handoff.flows.plans import Role
+from handoff.messages import blocks, home
 from handoff.messages import knowledge as kb
 from handoff.messages.i18n import catalog, fmt_date, text
 from handoff.storage import knowledge as knowledge_store
@@ -59,7 +62,29 @@ def status_for(
     return blocks.status_message(t, tasks, lang, viewer=user_id, knowledge_lines=lines)
 
 
-def home_for(services: Services, user_id: str, lang: str) -> dict[str, Any]:
-    """The App Home view of one user."""
-    items, total = _open_items(services, user_id, lang)
-    return blocks.home_view(user_id, items, total, lang)
+def home_for(
+    services: Services, user_id: str, lang: str, pages: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """The App Home view of one user: a page of transitions per role (the first by default)."""
+    pages = pages or {}
+    groups = []
+    with session(services.engine) as s:
+        me = repo.people(s, user_ids=[user_id]).get(user_id)
+        for role in Role:
+            page = max(0, pages.get(role.value, 0))
+            count, rows = repo.open_by_role(
+                s, user_id=user_id, role=role, offset=page * home.PAGE, limit=home.PAGE
+            )
+            if count and not rows and page:  # the page emptied meanwhile: show the last one
+                page = (count - 1) // home.PAGE
+                count, rows = repo.open_by_role(
+                    s, user_id=user_id, role=role, offset=page * home.PAGE, limit=home.PAGE
+                )
+            groups.append(home.Group(role=role, count=count, page=page, items=rows))
+        ids = [t.id for g in groups for t in g.items]
+        nxt = repo.next_milestones(s, transition_ids=ids)
+        docs = knowledge_store.documents(s, transition_ids=ids)
+    for g in groups:
+        g.items = [home.Item(t, nxt.get(t.id), kn.readiness(docs[t.id])) for t in g.items]
+    today = local_today(services.clock(), me.tz if me else "")
+    return home.home_view(groups, today=today, lang=lang, chosen_lang=me.lang if me else "")

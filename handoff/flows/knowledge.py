@@ -98,7 +98,7 @@ STAKEHOLDER: tuple[Field, ...] = (
     Field("trust", Type.NUMBER, True, low=1, high=5),
     _t("access"),
     _s("reference", ("yes", "maybe", "no")),
-    _s("authority", ("final", "shared", "influence", "none")),
+    _s("authority", ("final", "shared", "influence", "no_say")),
 )
 STAKEHOLDERS_MAX = 40
 

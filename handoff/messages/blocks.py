@@ -400,49 +400,6 @@ def status_message(
     return message(blocks, text(c.status_heading(cd)))
 
 
-# ---------------------------------------------------------------- App Home
-
-
-def home_view(
-    user_id: str, items: Sequence[tuple[TransitionLike, str | None]], total: int, lang: str
-) -> dict[str, Any]:
-    """The App Home tab: the user's open transitions grouped by role."""
-    c = catalog(lang)
-    blocks: list[Block] = [
-        header(text(c.home_heading())),
-        ActionsBlock(
-            block_id="home",
-            elements=[
-                ButtonElement(action_id="start.open", text=text(c.home_start()), style="primary")
-            ],
-        ),
-    ]
-    if not items:
-        blocks.append(section(text(c.home_empty())))
-    for role in Role:
-        mine = [(t, n) for t, n in items if role_of(t, user_id) == role]
-        if not mine:
-            continue
-        blocks += [DividerBlock(), section(text(c.home_role_heading(role.value)))]
-        lines = [
-            text(
-                c.list_line(
-                    escape(t.account),
-                    text(c.role_name(role.value)),
-                    text(c.state_name(t.state)),
-                    n or "",
-                )
-            )
-            for t, n in mine
-        ]
-        for start in range(0, len(lines), 10):
-            blocks.append(section("\n".join(lines[start : start + 10])))
-    if total > len(items):
-        blocks.append(context(text(c.list_more(total - len(items)))))
-    view = View(type="home", blocks=blocks[:MODAL_BLOCKS])
-    return view.to_dict()
-
-
 def json_ephemeral(mrkdwn: str) -> str:
     """A slash-command response body (ephemeral) as JSON."""
     return json.dumps({"response_type": "ephemeral", **note_message(mrkdwn)})

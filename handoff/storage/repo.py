@@ -320,3 +320,42 @@ def tasks_by_id(session: Session, *, ids: list[int]) -> list[Task]:
     if not ids:
         return []
     return list(session.exec(select(Task).where(col(Task.id).in_(ids))).all())
+
+
+def role_condition(user_id: str, role: Role) -> sa.ColumnElement[bool]:
+    """SQL condition: the user's role in a transition is `role` (departing wins over new owner,
+    both over manager; the creator counts as manager)."""
+    if role is Role.DEPARTING:
+        return Transition.departing_owner == user_id
+    if role is Role.NEW_OWNER:
+        return sa.and_(Transition.new_owner == user_id, Transition.departing_owner != user_id)
+    return sa.and_(
+        or_(Transition.manager == user_id, Transition.creator == user_id),
+        Transition.departing_owner != user_id,
+        Transition.new_owner != user_id,
+    )
+
+
+def open_by_role(
+    session: Session, *, user_id: str, role: Role, offset: int, limit: int
+) -> tuple[int, list[Transition]]:
+    """How many open transitions the user has in a role, and one page of them (soonest first)."""
+    where = sa.and_(role_condition(user_id, role), col(Transition.state).not_in(TERMINAL))
+    count = int(session.exec(select(sa.func.count()).select_from(Transition).where(where)).one())
+    if count == 0:
+        return 0, []
+    rows = session.exec(
+        select(Transition)
+        .where(where)
+        .order_by(Transition.handoff_date, Transition.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return count, list(rows)
+
+
+def set_language(session: Session, *, user_id: str, lang: str, now: datetime) -> None:
+    """The user's own language choice ('' follows their Slack locale)."""
+    row = session.get(Person, user_id) or Person(user_id=user_id, updated_at=now)
+    row.lang = lang
+    session.add(row)
