@@ -54,6 +54,7 @@ def facts(
         tasks=tasks,
         zones=ZONES,
         calendar=cal,
+        planned=planned,
     )
 
 
@@ -241,3 +242,44 @@ def test_a_departing_owner_who_is_their_own_manager_is_not_escalated_to_themselv
     own = replace(f, manager=D)
     assert [m for m in plan_messages(f) if m.kind == "escalation"]
     assert not [m for m in plan_messages(own) if m.kind == "escalation"]
+
+
+# ---------------------------------------------------------------- readiness gate
+
+
+def warnings(due):
+    return [(m.recipient, m.milestone) for m in due if m.kind == "not_ready"]
+
+
+def test_customer_milestones_due_while_not_ready_warn_both_owners_and_the_manager():
+    f = replace(facts(), ready=False)
+    # T-14 = Mon 15 Mar 2027: the departing owner's nudge at 09:00 Berlin
+    due, _ = decide(f, now=at(2027, 3, 15, 8), known=set())
+    assert warnings(due) == [(D, "customer_comm"), (N, "customer_comm"), (M, "customer_comm")]
+    assert {m.key for m in due if m.kind == "not_ready"} == {
+        f"t7:customer_comm:not_ready:{u}" for u in (D, N, M)
+    }
+    # before that, nothing: the first task of the milestone sets the time
+    early, next_at = decide(f, now=at(2027, 3, 15, 7, 59), known=set())
+    assert warnings(early) == [] and next_at == at(2027, 3, 15, 8)
+    # and once sent, never again; the joint meeting warns again at its own time
+    later, _ = decide(f, now=at(2027, 3, 22, 8), known={m.key for m in due})
+    assert warnings(later) == [(D, "joint_meeting"), (N, "joint_meeting"), (M, "joint_meeting")]
+
+
+def test_a_ready_document_warns_nobody():
+    due, _ = decide(facts(), now=at(2027, 4, 30, 8), known=set())
+    assert warnings(due) == []
+
+
+def test_unplanned_customer_contact_is_gated_too_and_the_unreachable_are_skipped():
+    f = replace(
+        facts(planned=False, anchor=date(2027, 3, 1)), ready=False, unreachable=frozenset({D})
+    )
+    due, _ = decide(f, now=at(2027, 3, 12, 20), known=set())
+    assert warnings(due) == [
+        (N, "customer_comm"),
+        (M, "customer_comm"),
+        (N, "joint_meeting"),
+        (M, "joint_meeting"),
+    ]

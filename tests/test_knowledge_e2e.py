@@ -183,3 +183,77 @@ def test_only_the_new_owner_reviews_and_a_change_undoes_the_review(slack, emu, h
     view = open_section(slack, DEPARTING, t, "profile")
     slack.submit(DEPARTING, view, {"background": "new facts"})
     assert not doc(handoff).is_reviewed("profile")
+
+
+# ---------------------------------------------------------------- readiness gate
+
+
+def fill_everything(slack, t, writer=DEPARTING, reviewer=NEW):
+    """Fill every section and the map through the modals; the new owner reviews all."""
+    from tests.test_flows_knowledge import person, sample
+
+    for sec in kn.SECTIONS:
+        view = open_section(slack, writer, t, sec.key)
+        values = {f.key: sample(f) for f in sec.fields}
+        assert slack.submit(writer, view, values).status == 200
+        if sec.key == "relationships":
+            for i, role in enumerate(("economic_sponsor", "champion")):
+                slack.click(writer, "doc.stakeholder.add", str(t), view=view)
+                p = {k: v for k, v in person(role, i).items() if k != "id"}
+                assert slack.submit(writer, slack.last_view(), p).status == 200
+    for sec in kn.SECTIONS:
+        assert slack.click(reviewer, "doc.review", f"{t}:{sec.key}").status == 200
+
+
+def flags_of(handoff):
+    from handoff.storage.models import Flag
+
+    with session(handoff.services.engine) as s:
+        return [(f.kind, f.milestone, f.resolved_at is not None) for f in s.exec(select(Flag))]
+
+
+def test_customer_milestone_while_unprepared_warns_and_flags_until_ready(
+    slack, emu, handoff, clock
+):
+    from tests.test_engine_e2e import at, posted, travel
+
+    start(slack)  # handoff Mon 4 Jan 2027: customer communication due Mon 21 Dec
+    t = tid(handoff)
+    emu.clear_calls()
+    travel(handoff, clock, at(2026, 12, 21, 14, 0))  # 09:00 New York: everyone's nudge is out
+    warned = posted(emu, kind=f"not_ready:{DEPARTING}") + posted(emu, kind=f"not_ready:{NEW}")
+    warned += posted(emu, kind=f"not_ready:{MANAGER}")
+    assert sorted(c.args["channel"] for c in warned) == sorted([DEPARTING, NEW, MANAGER])
+    text = json.dumps(warned[0].args["blocks"], ensure_ascii=False)
+    assert "Customer communication" in text and "0 %" in text and "an economic sponsor" in text
+    assert "doc.open" in text
+    assert flags_of(handoff) == [("unprepared", "customer_comm", False)]
+    fill_everything(slack, t)
+    assert kn.readiness(doc(handoff)).ready
+    assert flags_of(handoff) == [("unprepared", "customer_comm", True)]
+    emu.clear_calls()
+    travel(handoff, clock, at(2026, 12, 28, 14, 0))  # the joint meeting: ready, no warning
+    assert [c for c in posted(emu) if "not_ready" in json.dumps(c.args.get("metadata"))] == []
+
+
+def test_the_home_tab_shows_the_transition_with_progress_and_pages(slack, emu, handoff):
+    start(slack)
+    t = tid(handoff)
+    assert slack.event({"type": "app_home_opened", "user": NEW, "tab": "home"}).status == 200
+    view = emu.home(NEW)
+    text = blocks_text(view)
+    assert "Taking over" in text and "0 %" in text and f"{t}:profile" in text
+    # the section picker opens the section's modal
+    slack.click(NEW, "home.section", f"{t}:risks", overflow=True, container={"type": "view"})
+    assert slack.last_view()["callback_id"] == "doc.section_view"
+    # saving a section refreshes everyone's Home
+    slack.submit(NEW, slack.last_view(), {"concerns": "budget"})
+    assert "Handing over" in blocks_text(emu.home(DEPARTING))
+
+
+def test_the_language_choice_in_home_wins(slack, emu, handoff):
+    start(slack)
+    slack.click(NEW, "home.lang", "de", overflow=True, container={"type": "view"})
+    assert "Sie übernehmen" in blocks_text(emu.home(NEW))
+    slack.click(NEW, "home.lang", "auto", overflow=True, container={"type": "view"})
+    assert "Taking over" in blocks_text(emu.home(NEW))

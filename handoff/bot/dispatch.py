@@ -6,7 +6,7 @@ import contextlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -15,12 +15,15 @@ from slack_sdk.errors import SlackApiError
 
 from handoff.bot.services import Services
 from handoff.flows.calendar import local_today
+from handoff.flows.knowledge import Document, readiness
 from handoff.flows.plans import Role
 from handoff.flows.schedule import NUDGE_KINDS as NUDGES
 from handoff.flows.schedule import PLANNED_KINDS
 from handoff.flows.states import TERMINAL
 from handoff.messages import blocks, nudges
-from handoff.messages.i18n import lang_of
+from handoff.messages import knowledge as kb
+from handoff.messages.i18n import catalog, lang_of, text
+from handoff.storage import knowledge as knowledge_store
 from handoff.storage import outbox, repo
 from handoff.storage.db import session
 from handoff.storage.models import Outbox, Person, Task, Transition
@@ -46,6 +49,7 @@ METADATA_TYPE = "handoff_message"
 SENDERS = 4  # Slack answers in ~100 ms: overlap the waits of different recipients
 NOTICES = ("cancelled", "moved", "closed")
 HISTORY_PAGES = 25
+DOC_KINDS = ("not_ready", "doc")  # rendered from the knowledge document
 UNREACHABLE = frozenset({"user_not_found", "users_not_found", "account_inactive", "user_disabled"})
 
 
@@ -56,6 +60,7 @@ class Context:
     transitions: dict[int, Transition]
     tasks: dict[int, list[Task]]
     people: dict[str, Person]
+    docs: dict[int, Document] = field(default_factory=dict)
 
 
 class Dispatcher:
@@ -145,7 +150,9 @@ class Dispatcher:
                 if k.transition_id not in whole:
                     tasks.setdefault(k.transition_id, []).append(k)
             people = repo.people(s, user_ids=[r.recipient for r in rows])
-        return Context(transitions, tasks, people)
+            with_doc = [r.transition_id for r in rows if r.transition_id and r.kind in DOC_KINDS]
+            docs = knowledge_store.documents(s, transition_ids=with_doc)
+        return Context(transitions, tasks, people, docs)
 
     def send(
         self, row: Outbox, context: Context | None = None, sent: list[dict[str, Any]] | None = None
@@ -350,6 +357,12 @@ class Dispatcher:
             if not overdue:
                 return None, "nothing overdue"
             return nudges.escalation(t, overdue, lang), ""
+        if row.kind == "not_ready":
+            r = readiness(context.docs[t.id])
+            if r.ready:
+                return None, "ready meanwhile"
+            title = text(catalog(lang).milestone_title(row.milestone, t.planned))
+            return kb.not_ready(t, title, r, lang), ""
         log.error("outbox %s has unknown kind %s", row.key, row.kind)
         return None, f"unknown kind {row.kind}"
 

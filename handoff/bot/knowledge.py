@@ -24,6 +24,7 @@ from handoff.flows import knowledge as kn
 from handoff.messages import knowledge as kb
 from handoff.messages.i18n import knowledge as texts
 from handoff.messages.i18n import text
+from handoff.storage import flags
 from handoff.storage import knowledge as store
 from handoff.storage.db import session
 from handoff.storage.models import Transition
@@ -144,6 +145,17 @@ class Doc:
     def people(self, t: Transition) -> list[str]:
         return [t.departing_owner, t.new_owner, t.manager, t.creator]
 
+    def changed(self, client: WebClient, t: Transition) -> None:
+        """After a change: a ready document resolves 'unprepared new owner'; Homes refresh."""
+        with session(self.services.engine) as s:
+            if kn.readiness(store.document(s, transition_id=t.id)).ready:
+                if flags.resolve(
+                    s, transition_id=t.id, kinds=["unprepared"], now=self.services.clock()
+                ):
+                    log.info("transition %s: the new owner is prepared now", t.id)
+                s.commit()
+        home.publish(client, self.services, self.people(t))
+
 
 def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     """Register the knowledge listeners."""
@@ -210,7 +222,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             return
         ack()
         d.refresh(client, t, user, lang, meta.get("root"))
-        home.publish(client, services, d.people(t))
+        d.changed(client, t)
 
     @app.view_closed(Ids.DOC_SECTION_VIEW.value)
     def section_closed(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
@@ -226,7 +238,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         if errors:
             log.info("closed section %s of %s kept without %s", key, t.id, sorted(errors))
         d.refresh(client, t, user, services.lang_for(user), meta.get("root"))
-        home.publish(client, services, d.people(t))
+        d.changed(client, t)
 
     @app.action(Ids.DOC_REVIEW.value)
     def review(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
@@ -250,7 +262,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         current = body.get("view") or {}
         if current.get("type") == "modal":
             d.refresh(client, t, user, lang, current.get("id"))
-        home.publish(client, services, d.people(t))
+        d.changed(client, t)
 
     @app.action(Ids.DOC_STAKEHOLDER_ADD.value)
     def stakeholder_add(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
@@ -321,7 +333,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         _redraw_map(
             d, client, t, user, lang, section_view.get("id"), _meta(section_view).get("root")
         )
-        home.publish(client, services, d.people(t))
+        d.changed(client, t)
 
     @app.view(Ids.DOC_STAKEHOLDER_VIEW.value)
     def stakeholder_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
@@ -366,7 +378,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         ack()
         log.info("transition %s: %s saved stakeholder %s", t.id, user, row.id)
         _redraw_map(d, client, t, user, lang, meta.get("root"), meta.get("top"))
-        home.publish(client, services, d.people(t))
+        d.changed(client, t)
 
 
 def _redraw_map(

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlmodel import col, update
+from sqlmodel import Session, col, update
 
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.services import Services
 from handoff.flows.schedule import Due, decide
-from handoff.storage import outbox, repo
+from handoff.storage import flags, outbox, repo
 from handoff.storage.db import session
 from handoff.storage.models import Transition
 
@@ -45,6 +45,7 @@ def plan(services: Services, now: datetime, *, transition_id: int | None = None)
                     with s.begin_nested():
                         due, next_at = decide(f, now=now, known=known[t.id])
                         added += outbox.enqueue(s, messages=[_message(t.id, d) for d in due])
+                        record_flags(s, t.id, due, now)
                 except Exception:
                     log.exception("planning transition %s failed; retrying in an hour", t.id)
                     next_at = now + RETRY_PLAN
@@ -57,6 +58,20 @@ def plan(services: Services, now: datetime, *, transition_id: int | None = None)
             s.commit()
         if len(transitions) < BATCH:
             return added
+
+
+def record_flags(s: Session, transition_id: int, due: list[Due], now: datetime) -> None:
+    """A readiness warning going out is an 'unprepared new owner' for the digest."""
+    for milestone in dict.fromkeys(d.milestone for d in due if d.kind == "not_ready"):
+        if flags.raise_flag(
+            s,
+            key=f"t{transition_id}:unprepared:{milestone}",
+            transition_id=transition_id,
+            kind="unprepared",
+            milestone=milestone,
+            now=now,
+        ):
+            log.info("transition %s: unprepared new owner at %s", transition_id, milestone)
 
 
 def _message(transition_id: int, d: Due) -> outbox.Message:

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from handoff.flows.calendar import WorkCalendar, local_today
-from handoff.flows.plans import Role
+from handoff.flows.plans import Role, steps
 from handoff.flows.states import TERMINAL
 
 NUDGE_KINDS = ("milestone", "reminder", "snooze")  # a task's own messages
-PLANNED_KINDS = (*NUDGE_KINDS, "escalation")  # everything the scheduler plans
+PLANNED_KINDS = (*NUDGE_KINDS, "escalation", "not_ready")  # everything the scheduler plans
 REMINDER_AFTER_WORKING_DAYS = 2
 GHOST_REMINDERS = 2
 
@@ -48,6 +48,8 @@ class Facts:
     zones: dict[str, str] = field(default_factory=dict)  # user id → IANA zone
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     unreachable: frozenset[str] = frozenset()  # deactivated or unknown in Slack
+    planned: bool = True
+    ready: bool = True  # the knowledge document is ready for the customer (flows.knowledge)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Due:
 
     key: str
     recipient: str
-    kind: str  # milestone | reminder | snooze | escalation
+    kind: str  # milestone | reminder | snooze | escalation | not_ready
     due_at: datetime
     task_id: int | None = None
     milestone: str | None = None
@@ -129,6 +131,7 @@ def plan_messages(f: Facts) -> list[Due]:
         )
         if task.role == Role.DEPARTING:
             ghost.append(reminder_at)
+    out += readiness_warnings(f, out)
     if len(ghost) >= GHOST_REMINDERS and f.manager not in f.unreachable and not _manages_self(f):
         # the departing owner ignored two reminders: tell the manager the next working day
         second = sorted(ghost)[GHOST_REMINDERS - 1]
@@ -143,6 +146,40 @@ def plan_messages(f: Facts) -> list[Due]:
             )
         )
     return out
+
+
+def customer_facing(f: Facts) -> set[str]:
+    """The milestones of the transition's plan in which the customer is met or written to."""
+    return {s.key for s in steps(f.planned) if s.customer_facing}
+
+
+def readiness_warnings(f: Facts, planned: list[Due]) -> list[Due]:
+    """The readiness gate: when a customer-facing milestone comes due while the knowledge
+    document is not ready, both owners and the manager are told (once per milestone)."""
+    if f.ready:
+        return []
+    first: dict[str, Due] = {}
+    facing = customer_facing(f)
+    for d in planned:
+        if d.kind != "milestone" or d.milestone not in facing:
+            continue
+        if d.milestone not in first or d.due_at < first[d.milestone].due_at:
+            first[d.milestone] = d
+    people = [k.assignee for k in sorted(f.tasks, key=lambda k: k.seq) if k.role != Role.MANAGER]
+    recipients = [u for u in dict.fromkeys([*people, f.manager]) if u and u not in f.unreachable]
+    return [
+        Due(
+            f"t{f.id}:{key}:not_ready:{user}",
+            user,
+            "not_ready",
+            d.due_at,
+            None,
+            key,
+            d.seq,
+        )
+        for key, d in first.items()
+        for user in recipients
+    ]
 
 
 def _manages_self(f: Facts) -> bool:

@@ -1,0 +1,72 @@
+"""Mistakes the bot caught: raised once per key, resolved when the cause is gone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select, update
+
+from handoff.storage.models import Flag
+
+
+def raise_flag(
+    session: Session,
+    *,
+    key: str,
+    transition_id: int,
+    kind: str,
+    now: datetime,
+    milestone: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Record a flag unless its key exists; whether it is new."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(Flag)
+        .values(
+            key=key,
+            transition_id=transition_id,
+            kind=kind,
+            milestone=milestone,
+            detail=json.dumps(detail or {}, sort_keys=True),
+            raised_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Flag.id)
+    )
+    return bool(session.exec(stmt).all())  # type: ignore[call-overload]
+
+
+def resolve(session: Session, *, transition_id: int, kinds: Iterable[str], now: datetime) -> int:
+    """Mark the transition's open flags of these kinds resolved; how many."""
+    result = session.exec(
+        update(Flag)
+        .where(
+            col(Flag.transition_id) == transition_id,
+            col(Flag.kind).in_(list(kinds)),
+            col(Flag.resolved_at).is_(None),
+        )
+        .values(resolved_at=now)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def open_flags(session: Session, *, transition_ids: Iterable[int]) -> dict[int, list[Flag]]:
+    """The unresolved flags of these transitions."""
+    ids = sorted(set(transition_ids))
+    out: dict[int, list[Flag]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = session.exec(
+        select(Flag)
+        .where(col(Flag.transition_id).in_(ids), col(Flag.resolved_at).is_(None))
+        .order_by(Flag.id)
+    )
+    for f in rows:
+        out[f.transition_id].append(f)
+    return out
