@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from handoff.flows import knowledge as kn
@@ -257,3 +258,70 @@ def test_the_language_choice_in_home_wins(slack, emu, handoff):
     assert "Sie übernehmen" in blocks_text(emu.home(NEW))
     slack.click(NEW, "home.lang", "auto", overflow=True, container={"type": "view"})
     assert "Taking over" in blocks_text(emu.home(NEW))
+
+
+# ---------------------------------------------------------------- export
+
+
+def test_doc_sends_the_summary_file_to_the_people_involved_only(slack, emu, handoff):
+    start(slack)
+    t = tid(handoff)
+    view = open_section(slack, DEPARTING, t, "objectives")
+    slack.submit(DEPARTING, view, {"goals": "Cut churn <10%\nOpen APAC", "alignment": "partly"})
+    emu.clear_calls()
+    resp = slack.slash(NEW, "doc acme corp")
+    assert resp.status == 200
+    answer = resp.json()
+    assert answer["response_type"] == "ephemeral" and "on its way" in answer["text"]
+    uploads = emu.calls_to("files.completeUploadExternal")
+    channels = sorted(c.args["channel_id"] for c in uploads)
+    assert channels == sorted("D" + u for u in (DEPARTING, NEW, MANAGER))
+    assert not [c for c in emu.calls_to("chat.postMessage") if c.args["channel"] == OTHER]
+    by_channel = {c.args["channel_id"]: c for c in uploads}
+    content = emu.uploaded_file(by_channel["D" + NEW].args["files"][0]["id"]).decode()
+    assert content.startswith("# Account summary: Acme Corp")
+    assert "Cut churn <10%\nOpen APAC" in content and "Partly" in content
+    assert "## 2. Relationship map" in content and "## Plan" in content
+    german = emu.uploaded_file(by_channel["D" + MANAGER].args["files"][0]["id"]).decode()
+    assert german.startswith("# Kontoübersicht: Acme Corp") and "Cut churn <10%" in german
+    comment = by_channel["D" + NEW].args["initial_comment"]
+    assert "Account summary of *Acme Corp*" in comment and f"<@{NEW}>" in comment
+    # a second request goes out again (its own keys); nobody outside gets anything
+    slack.slash(NEW, "doc acme corp")
+    assert len(emu.calls_to("files.completeUploadExternal")) == 6
+
+
+def test_doc_for_an_outsider_reveals_nothing(slack, emu, handoff):
+    start(slack)
+    emu.clear_calls()
+    answer = slack.slash(OTHER, "doc acme corp").json()
+    assert "no handoff of *acme corp*" in answer["text"]
+    assert emu.calls_to("files.completeUploadExternal") == []
+    assert "Usage" in slack.slash(NEW, "doc").json()["text"]
+
+
+def test_cli_export_prints_markdown_and_json(
+    slack, handoff, settings, database, monkeypatch, capsys
+):
+    from handoff.bot.cli import main
+
+    if database[1]:
+        pytest.skip("the CLI reads DATABASE_URL alone; this test's PostgreSQL schema is an option")
+    start(slack)
+    t = tid(handoff)
+    view = open_section(slack, DEPARTING, t, "current")
+    slack.submit(DEPARTING, view, {"priorities": "Renewal\nSSO rollout\nQBR"})
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    assert main(["export", "ACME corp"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Account summary: Acme Corp") and "Renewal\nSSO rollout" in out
+    assert main(["export", "acme corp", "--format", "json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["sections"]["current"]["values"]["priorities"] == "Renewal\nSSO rollout\nQBR"
+    assert body["completeness"] == doc_total(handoff)
+    assert main(["export", "nobody"]) == 1
+    assert "no transition" in capsys.readouterr().err
+
+
+def doc_total(handoff) -> int:
+    return kn.total(doc(handoff))

@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_demo.add_argument("--unplanned", action="store_true", help="an unplanned departure")
     p_demo.add_argument("--lang", default="en", choices=["en", "de"])
+    p_export = sub.add_parser("export", help="print an account's summary (knowledge, plan)")
+    p_export.add_argument("account", help="the account name")
+    p_export.add_argument("--format", choices=["md", "json"], default="md")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -52,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             migrate(make_engine(settings.database_url))
             print("database schema is up to date")
             return 0
+        if args.cmd == "export":
+            from handoff.bot.export import run_export
+
+            return run_export(settings, args.account, args.format)
         if args.cmd == "serve":
             settings.require("bot_token", "signing_secret", *(["app_token"] if args.socket else []))
             from handoff.bot.app import build

@@ -13,10 +13,51 @@ from handoff.bot.dispatch import Dispatcher
 from handoff.bot.services import Services
 from handoff.bot.start import open_start_modal
 from handoff.messages import blocks
-from handoff.messages.i18n import catalog, text
+from handoff.messages.i18n import catalog, knowledge, text
+from handoff.messages.text import escape, user_ref
+from handoff.storage import outbox, repo
+from handoff.storage.db import session
 
 log = logging.getLogger(__name__)
-LATER = ("doc", "coach", "digest")
+LATER = ("coach", "digest")
+
+
+def queue_doc(
+    services: Services, user: str, account: str, lang: str, command: dict
+) -> tuple[dict[str, Any], int | None]:
+    """/handoff doc: the account summary as a file to the transition's people, and only them.
+    Returns the answer and the transition whose files are queued."""
+    k = knowledge(lang)
+    if not account:
+        return blocks.note_message(text(k.doc_usage())), None
+    now = services.clock()
+    with session(services.engine) as s:
+        t = repo.transition_for(s, user_id=user, account=account, team_id=command.get("team_id"))
+        if t is None:
+            log.info("/handoff doc %r by %s: no transition of theirs", account[:80], user)
+            none = text(catalog(lang).status_none(escape(account[:80])))
+            return blocks.note_message(none), None
+        people = list(dict.fromkeys((t.departing_owner, t.new_owner, t.manager, t.creator)))
+        request = command.get("trigger_id") or now.isoformat()
+        outbox.enqueue(
+            s,
+            messages=[
+                outbox.Message(
+                    key=f"t{t.id}:doc:{request}:{u}"[:200],
+                    recipient=u,
+                    kind="doc",
+                    due_at=now,
+                    transition_id=t.id,
+                    payload={"by": user},
+                )
+                for u in people
+            ],
+        )
+        s.commit()
+        tid, name = t.id, t.account
+    log.info("/handoff doc: transition %s exported by %s to %s", tid, user, people)
+    sent = text(k.doc_sent(escape(name), ", ".join(user_ref(u) for u in people)))
+    return blocks.note_message(sent), tid
 
 
 def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
@@ -35,6 +76,11 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         elif sub == "status":
             answer = views.status_for(services, user, arg, lang, command.get("team_id"))
             ack(response_type="ephemeral", **answer)
+        elif sub == "doc":
+            answer, tid = queue_doc(services, user, arg, lang, command)
+            ack(response_type="ephemeral", **answer)
+            if tid is not None:  # after the ack: Slack has its answer, the files follow
+                dispatcher.tick(transition_id=tid)
         elif sub in LATER:
             ack(response_type="ephemeral", **blocks.note_message(text(catalog(lang).not_yet(sub))))
         elif sub in ("", "help"):

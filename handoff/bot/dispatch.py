@@ -20,9 +20,10 @@ from handoff.flows.plans import Role
 from handoff.flows.schedule import NUDGE_KINDS as NUDGES
 from handoff.flows.schedule import PLANNED_KINDS
 from handoff.flows.states import TERMINAL
-from handoff.messages import blocks, nudges
+from handoff.messages import blocks, export, nudges
 from handoff.messages import knowledge as kb
-from handoff.messages.i18n import catalog, lang_of, text
+from handoff.messages.i18n import catalog, knowledge, lang_of, text
+from handoff.messages.text import user_ref
 from handoff.storage import knowledge as knowledge_store
 from handoff.storage import outbox, repo
 from handoff.storage.db import session
@@ -203,13 +204,16 @@ class Dispatcher:
             self._not_mine(row)
             return 0
         try:
-            resp = self.client.chat_postMessage(
-                channel=row.recipient,
-                metadata={"event_type": METADATA_TYPE, "event_payload": {"key": row.key}},
-                unfurl_links=False,
-                unfurl_media=False,
-                **args,
-            )
+            if "upload" in args:
+                resp = self._upload(row.recipient, args["upload"])
+            else:
+                resp = self.client.chat_postMessage(
+                    channel=row.recipient,
+                    metadata={"event_type": METADATA_TYPE, "event_payload": {"key": row.key}},
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    **args,
+                )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc.response.status_code)
             if error in PERMANENT:
@@ -295,6 +299,14 @@ class Dispatcher:
             s.commit()
         log.error("outbox %s failed permanently: %s", row.key, error)
 
+    def _upload(self, user: str, upload: dict[str, Any]) -> dict[str, Any]:
+        """A file with a comment into the user's DM (files upload v2: needs the DM's id)."""
+        channel = self.client.conversations_open(users=user)["channel"]["id"]
+        resp = self.client.files_upload_v2(channel=channel, **upload)
+        files = resp.get("files") or [resp.get("file") or {}]
+        shares = ((files[0].get("shares") or {}).get("private") or {}).get(channel) or [{}]
+        return {"channel": channel, "ts": shares[0].get("ts")}
+
     def _already_posted(self, row: Outbox) -> tuple[str, str] | None:
         """After a crash mid-send: look in the DM for a message carrying this row's key."""
         channel = self.client.conversations_open(users=row.recipient)["channel"]["id"]
@@ -313,6 +325,12 @@ class Dispatcher:
                 if (
                     meta.get("event_type") == METADATA_TYPE
                     and (meta.get("event_payload") or {}).get("key") == row.key
+                ):
+                    return channel, m.get("ts")
+                # a file carries no metadata: its name holds the row id (export.filename)
+                if row.kind == "doc" and any(
+                    str(f.get("name", "")).endswith(f"-account-summary-{row.id}.md")
+                    for f in m.get("files") or []
                 ):
                     return channel, m.get("ts")
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
@@ -357,6 +375,8 @@ class Dispatcher:
             if not overdue:
                 return None, "nothing overdue"
             return nudges.escalation(t, overdue, lang), ""
+        if row.kind == "doc":
+            return {"upload": self.export(t, tasks, context.docs[t.id], row, payload, lang)}, ""
         if row.kind == "not_ready":
             r = readiness(context.docs[t.id])
             if r.ready:
@@ -365,6 +385,25 @@ class Dispatcher:
             return kb.not_ready(t, title, r, lang), ""
         log.error("outbox %s has unknown kind %s", row.key, row.kind)
         return None, f"unknown kind {row.kind}"
+
+    def export(
+        self, t: Transition, tasks: list[Task], doc: Document, row: Outbox, payload: dict, lang: str
+    ) -> dict[str, Any]:
+        """The account summary as a Markdown file, with a short message, for one person."""
+        with session(self.services.engine) as s:
+            known = repo.people(s, user_ids=[t.departing_owner, t.new_owner, t.manager])
+        names = {u: p.name for u, p in known.items() if p.name}
+        person = known.get(row.recipient)
+        summary = export.prepare(
+            t, doc, tasks, names, lang, now=self.services.clock(), tz=person.tz if person else None
+        )
+        by = user_ref(payload.get("by")) or "Handoff"
+        return {
+            "content": export.markdown(summary, lang),
+            "filename": export.filename(t.account, row.id),
+            "title": text(knowledge(lang).doc_heading(t.account)),
+            "initial_comment": kb.doc_text(t, readiness(doc), by, lang),
+        }
 
 
 def retry_after(exc: SlackApiError) -> timedelta | None:

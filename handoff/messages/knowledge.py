@@ -12,7 +12,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     DatePickerElement,
     DividerBlock,
     InputBlock,
@@ -443,10 +442,6 @@ def not_ready(
     return message(blocks[:MESSAGE_BLOCKS], head)
 
 
-def doc_message(t: TransitionLike, r: kn.Readiness, by: str, lang: str) -> dict[str, Any]:
-    """The short summary that goes with the exported document."""
-    k = knowledge(lang)
-    line = text(k.doc_message(escape(t.account), r.score, r.ready, by))
-    return message(
-        [section(line), ContextBlock(elements=[MarkdownTextObject(text=bar(r.score))])], line
-    )
+def doc_text(t: TransitionLike, r: kn.Readiness, by: str, lang: str) -> str:
+    """The short message that goes with the exported document (mrkdwn)."""
+    return text(knowledge(lang).doc_message(escape(t.account), r.score, r.ready, by))

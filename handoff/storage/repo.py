@@ -364,3 +364,13 @@ def set_language(session: Session, *, user_id: str, lang: str, now: datetime) ->
     row = session.get(Person, user_id) or Person(user_id=user_id, updated_at=now)
     row.lang = lang
     session.add(row)
+
+
+def transitions_by_account(session: Session, *, account: str) -> list[Transition]:
+    """Every transition of an account (all workspaces), open ones first, newest first."""
+    rows = session.exec(
+        select(Transition)
+        .where(Transition.account_key == account_key(account))
+        .order_by(col(Transition.id).desc())
+    ).all()
+    return sorted(rows, key=lambda t: t.state in TERMINAL)
