@@ -112,6 +112,15 @@ class Transcript:
         elif call.method == "chat.update":
             last = render(args, self.name).splitlines()[-1:] or [""]
             print(f"  {stamp}  the DM now ends: {last[0]}", file=self.out)
+        elif call.method == "files.completeUploadExternal":
+            who = self.name(str(args.get("channel_id", "")))
+            names = ", ".join(f.get("title", "") for f in args.get("files") or [])
+            print(f"  {stamp}  file to {who}: {names}", file=self.out)
+            comment = str(args.get("initial_comment") or "")
+            for line in render({"text": comment}, self.name).splitlines():
+                print(f"  {'':12}  │ {line}", file=self.out)
+        elif call.method == "files.getUploadURLExternal":
+            return
         elif call.method == "response_url":
             print(f"  {stamp}  (reply) {render(args, self.name)}", file=self.out)
         else:
@@ -217,6 +226,84 @@ IGNORE_UNTIL_REMINDER = {("U0NOAH", "follow_up"), ("U0NOAH", "knowledge_transfer
 SNOOZE_FIRST = {("U0DANA", "customer_comm")}
 
 
+# what Dana writes into the knowledge document (she forgets the risk factors at first)
+DOCUMENT: dict[str, dict[str, Any]] = {
+    "profile": {
+        "background": "Mid-size logistics firm, 1,200 staff, family-owned, 3 countries.",
+        "business_model": "Contract logistics for retail; revenue per pallet moved.",
+        "goals_challenges": "Grow e-commerce fulfilment; margins under pressure.",
+        "metrics": "On-time delivery, cost per order, warehouse utilisation.",
+        "org_structure": "CFO owns the budget; VP Operations runs the rollout.",
+    },
+    "relationships": {
+        "power": "The CFO signs; the VP Operations decides what gets used.",
+        "whom_for_what": "Budget: CFO. Rollout and adoption: VP Operations. IT: Lars.",
+    },
+    "product": {
+        "solutions": "Planning suite, 3 warehouses, 140 seats.",
+        "integrations": "SAP S/4 via the standard connector; SSO with Azure AD.",
+        "usage": "Weekly active 82 %; forecasting module barely used.",
+    },
+    "history": {
+        "purchase": "Inbound lead in 2024; 4-month cycle; pilot in Hamburg.",
+        "why_us": "Chosen over two rivals for the SAP connector and support.",
+        "contract_terms": "3 years, renews 31 March 2027; 12 % discount on seats.",
+        "implementation": "Go-live two weeks late; data migration was hard.",
+    },
+    "objectives": {
+        "goals": "Cut cost per order by 8 %\nOpen the Vienna warehouse on time",
+        "success_criteria": "Cost per order below 2.10 EUR by Q3; Vienna live by June.",
+        "timeline": "Vienna build-out Feb to June 2027.",
+        "our_role": "Planning for the new warehouse, and the cost reporting.",
+        "alignment": "yes",
+    },
+    "current": {
+        "initiatives": "Forecasting pilot in Hamburg; Vienna planning model.",
+        "priorities": "Vienna planning model\nForecasting adoption\nRenewal in March",
+        "open_issues": "Two open tickets on the SAP sync; fixed next release.",
+    },
+    "opportunities": {
+        "renewal_date": "2027-03-31",
+        "renewal_health": "yellow",
+        "renewal_likelihood": 75,
+        "renewal_strategy": "Show the Vienna results before February; CFO lunch in January.",
+    },
+    "communication": {
+        "cadence": "biweekly",
+        "business_reviews": "quarterly",
+        "channels": ["email", "video"],
+        "escalation": "First the VP Operations, then the CFO; never by email alone.",
+    },
+}
+RISKS = {
+    "health_score": 68,
+    "health_trend": "stable",
+    "concerns": "Worried that a new owner means starting over.",
+    "mitigations": "Dana promised the forecasting workshop in January.",
+    "red_flags": "A rival is talking to the VP Operations.",
+}
+STAKEHOLDERS = (
+    {
+        "name": "Clara Fischer",
+        "title": "CFO",
+        "role": "economic_sponsor",
+        "style": "formal",
+        "channel": "email",
+        "stance": "neutral",
+        "trust": "3",
+    },
+    {
+        "name": "Omar Haddad",
+        "title": "VP Operations",
+        "role": "champion",
+        "style": "direct",
+        "channel": "video",
+        "stance": "advocate",
+        "trust": "5",
+    },
+)
+
+
 class Story:
     """The demo's script: who clicks what, day by day."""
 
@@ -288,6 +375,8 @@ class Story:
         self.show_reply(
             self.driver.slash(c.new_owner, f"status {ACCOUNT}"), "Noah: /handoff status"
         )
+        self.show_reply(self.driver.slash(c.new_owner, f"doc {ACCOUNT}"), "Noah: /handoff doc")
+        self.flush()
         return self.summary()
 
     pending_header: tuple[datetime, date] | None = None
@@ -340,11 +429,56 @@ class Story:
                 if (user, msg["ts"]) in self.handled:
                     continue
                 self.handled.add((user, msg["ts"]))
+                self.work_on_document(user, milestone, msg)
                 note = NOTES.get(milestone, "")
                 self.t.say(f"  {self.t.name(user)} clicks Done" + (f": “{note}”" if note else ""))
                 self.driver.click_message_button(user, msg, "task.done")
                 self.driver.submit(user, self.driver.last_view(), {"note": note})
                 self.flush()
+
+    def work_on_document(self, user: str, milestone: str, msg: dict[str, Any]) -> None:
+        """Dana fills the knowledge document when planning begins (all but the risks) and adds
+        the risks when the customer is about to hear from us; Noah reviews what is there."""
+        c = self.cast
+        if (user, milestone) in ((c.departing, "planning"), (c.departing, "knowledge_transfer")):
+            self.t.say(f"  {self.t.name(user)} opens the knowledge document and fills it in")
+            self.driver.click_message_button(user, msg, "doc.open")
+            overview = self.driver.last_view()
+            for key, values in DOCUMENT.items():
+                self.fill(user, overview, key, values)
+            self.flush()
+        elif (user, milestone) in ((c.new_owner, "onboarding"), (c.new_owner, "assign")):
+            self.t.say(f"  {self.t.name(user)} reads the document and marks each section reviewed")
+            for key in DOCUMENT:
+                self.driver.click(user, "doc.review", f"{self.tid()}:{key}")
+            self.flush()
+        elif (user, milestone) == (c.departing, "customer_comm"):
+            self.t.say(f"  {self.t.name(user)} adds the missing risk factors; Noah reviews them")
+            self.driver.click_message_button(user, msg, "doc.open")
+            self.fill(user, self.driver.last_view(), "risks", RISKS)
+            self.driver.click(c.new_owner, "doc.review", f"{self.tid()}:risks")
+            self.flush()
+
+    def fill(self, user: str, overview: dict[str, Any], key: str, values: dict[str, Any]) -> None:
+        """Open a section from the overview, add stakeholders to the map, save."""
+        self.driver.click(user, "doc.section", f"{self.tid()}:{key}", view=overview)
+        view = self.driver.last_view()
+        if key == "relationships":
+            for person in STAKEHOLDERS:
+                self.driver.click(user, "doc.stakeholder.add", str(self.tid()), view=view)
+                self.driver.submit(user, self.driver.last_view(), dict(person))
+            view = self.emu.view(view["id"]) or view
+        self.driver.submit(user, view, values)
+
+    def tid(self) -> int:
+        """The demo's transition id."""
+        from sqlmodel import select
+
+        from handoff.storage.db import session
+        from handoff.storage.models import Transition
+
+        with session(self.handoff.services.engine) as s:
+            return s.exec(select(Transition.id)).one()
 
     def nudge_kind(self, msg: dict[str, Any]) -> tuple[str, str]:
         """(kind, milestone) of a nudge, from the outbox row that sent it."""

@@ -167,19 +167,20 @@ def readiness_warnings(f: Facts, planned: list[Due]) -> list[Due]:
             first[d.milestone] = d
     people = [k.assignee for k in sorted(f.tasks, key=lambda k: k.seq) if k.role != Role.MANAGER]
     recipients = [u for u in dict.fromkeys([*people, f.manager]) if u and u not in f.unreachable]
-    return [
-        Due(
-            f"t{f.id}:{key}:not_ready:{user}",
-            user,
-            "not_ready",
-            d.due_at,
-            None,
-            key,
-            d.seq,
-        )
-        for key, d in first.items()
-        for user in recipients
-    ]
+    out = []
+    for key, d in first.items():
+        task = next(k for k in f.tasks if k.id == d.task_id)
+        for user in recipients:
+            # at 09:00 in each reader's zone, not before the milestone's first nudge
+            at = (
+                d.due_at
+                if task.compressed
+                else max(d.due_at, f.calendar.send_time(task.due_on, f.zones.get(user)))
+            )
+            out.append(
+                Due(f"t{f.id}:{key}:not_ready:{user}", user, "not_ready", at, None, key, d.seq)
+            )
+    return out
 
 
 def _manages_self(f: Facts) -> bool:
