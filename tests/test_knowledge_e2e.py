@@ -325,3 +325,15 @@ def test_cli_export_prints_markdown_and_json(
 
 def doc_total(handoff) -> int:
     return kn.total(doc(handoff))
+
+
+def test_doc_of_a_closed_handoff_is_still_sent(slack, emu, handoff):
+    start(slack)
+    with session(handoff.services.engine) as s:
+        t = s.exec(select(Transition)).one()
+        t.state = "closed"
+        s.add(t)
+        s.commit()
+    emu.clear_calls()
+    slack.slash(MANAGER, "doc Acme Corp")
+    assert len(emu.calls_to("files.completeUploadExternal")) == 3

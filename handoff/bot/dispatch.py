@@ -358,6 +358,8 @@ class Dispatcher:
             return blocks.delivery_failed(t, payload, lang), ""
         if row.kind in NOTICES:
             return nudges.notice(t, tasks, row.kind, payload, lang), ""
+        if row.kind == "doc":
+            return {"upload": self.export(t, tasks, context.docs[t.id], row, payload, lang)}, ""
         if t.state in TERMINAL:
             return None, f"transition {t.state}"
         if row.kind in NUDGES:
@@ -375,8 +377,6 @@ class Dispatcher:
             if not overdue:
                 return None, "nothing overdue"
             return nudges.escalation(t, overdue, lang), ""
-        if row.kind == "doc":
-            return {"upload": self.export(t, tasks, context.docs[t.id], row, payload, lang)}, ""
         if row.kind == "not_ready":
             r = readiness(context.docs[t.id])
             if r.ready:
