@@ -231,6 +231,9 @@ def test_customer_milestone_while_unprepared_warns_and_flags_until_ready(
     assert flags_of(handoff) == [("unprepared", "customer_comm", False)]
     fill_everything(slack, t)
     assert kn.readiness(doc(handoff)).ready
+    with session(handoff.services.engine) as s:
+        row = s.get(Transition, t)
+        assert (row.completeness, row.doc_ready) == (100, True)  # what digests read
     assert flags_of(handoff) == [("unprepared", "customer_comm", True)]
     emu.clear_calls()
     travel(handoff, clock, at(2026, 12, 28, 14, 0))  # the joint meeting: ready, no warning

@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import col, update
 
 from handoff.bot import home
 from handoff.bot.dispatch import Dispatcher
@@ -146,14 +147,20 @@ class Doc:
         return [t.departing_owner, t.new_owner, t.manager, t.creator]
 
     def changed(self, client: WebClient, t: Transition) -> None:
-        """After a change: a ready document resolves 'unprepared new owner'; Homes refresh."""
+        """After a change: the transition's completeness follows the document, a ready document
+        resolves 'unprepared new owner', and the Homes of its people refresh."""
         with session(self.services.engine) as s:
-            if kn.readiness(store.document(s, transition_id=t.id)).ready:
-                if flags.resolve(
-                    s, transition_id=t.id, kinds=["unprepared"], now=self.services.clock()
-                ):
-                    log.info("transition %s: the new owner is prepared now", t.id)
-                s.commit()
+            r = kn.readiness(store.document(s, transition_id=t.id))
+            s.exec(
+                update(Transition)
+                .where(col(Transition.id) == t.id)
+                .values(completeness=r.score, doc_ready=r.ready)
+            )
+            if r.ready and flags.resolve(
+                s, transition_id=t.id, kinds=["unprepared"], now=self.services.clock()
+            ):
+                log.info("transition %s: the new owner is prepared now", t.id)
+            s.commit()
         home.publish(client, self.services, self.people(t))
 
 

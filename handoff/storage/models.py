@@ -72,6 +72,10 @@ class Transition(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # the knowledge document's completeness and readiness, kept in step by every change of it
+    # (digests over thousands of transitions read these instead of every document)
+    completeness: int = 0
+    doc_ready: bool = False
     # earliest instant at which the scheduler must look at this transition again (indexed)
     next_due_at: datetime | None = Field(default=None, sa_column=utc_column(index=True))
 
