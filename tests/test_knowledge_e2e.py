@@ -196,12 +196,13 @@ def fill_everything(slack, t, writer=DEPARTING, reviewer=NEW):
     for sec in kn.SECTIONS:
         view = open_section(slack, writer, t, sec.key)
         values = {f.key: sample(f) for f in sec.fields}
-        assert slack.submit(writer, view, values).status == 200
         if sec.key == "relationships":
             for i, role in enumerate(("economic_sponsor", "champion")):
-                slack.click(writer, "doc.stakeholder.add", str(t), view=view)
+                slack.click(writer, "doc.stakeholder.add", str(t), view=view, values=values)
                 p = {k: v for k, v in person(role, i).items() if k != "id"}
                 assert slack.submit(writer, slack.last_view(), p).status == 200
+            view = slack.emulator.view(view["id"])
+        assert slack.submit(writer, view, values).status == 200
     for sec in kn.SECTIONS:
         assert slack.click(reviewer, "doc.review", f"{t}:{sec.key}").status == 200
 
