@@ -11,7 +11,8 @@ from sqlmodel import Session, col, update
 
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.services import Services
-from handoff.flows.schedule import Due, decide
+from handoff.flows.mistakes import DETECTED, detect
+from handoff.flows.schedule import Due, Facts, decide
 from handoff.storage import flags, outbox, repo
 from handoff.storage.db import session
 from handoff.storage.models import Transition
@@ -46,6 +47,9 @@ def plan(services: Services, now: datetime, *, transition_id: int | None = None)
                         due, next_at = decide(f, now=now, known=known[t.id])
                         added += outbox.enqueue(s, messages=[_message(t.id, d) for d in due])
                         record_flags(s, t.id, due, now)
+                        check_at = watch_mistakes(s, f, now)
+                        if check_at is not None and (next_at is None or check_at < next_at):
+                            next_at = check_at
                 except Exception:
                     log.exception("planning transition %s failed; retrying in an hour", t.id)
                     next_at = now + RETRY_PLAN
@@ -72,6 +76,44 @@ def record_flags(s: Session, transition_id: int, due: list[Due], now: datetime) 
             now=now,
         ):
             log.info("transition %s: unprepared new owner at %s", transition_id, milestone)
+
+
+def watch_mistakes(s: Session, f: Facts, now: datetime) -> datetime | None:
+    """Raise the mistakes that hold now (each told once), resolve those that no longer hold;
+    returns when to look again."""
+    found, check_at = detect(f, now)
+    for m in found:
+        if not flags.raise_flag(
+            s,
+            key=f"t{f.id}:{m.kind}",
+            transition_id=f.id,
+            kind=m.kind,
+            milestone=m.milestone,
+            now=now,
+        ):
+            continue
+        log.info("transition %s: mistake %s", f.id, m.kind)
+        outbox.enqueue(
+            s,
+            messages=[
+                outbox.Message(
+                    key=f"t{f.id}:flag:{m.kind}:{user}",
+                    recipient=user,
+                    kind="flag",
+                    due_at=now,
+                    transition_id=f.id,
+                    milestone=m.milestone,
+                    payload={"flag": m.kind},
+                )
+                for user in m.tell
+                if user not in f.unreachable
+            ],
+        )
+    held = {m.kind for m in found}
+    gone = [k for k in DETECTED if k not in held]
+    if flags.resolve(s, transition_id=f.id, kinds=gone, now=now):
+        log.info("transition %s: resolved mistakes among %s", f.id, gone)
+    return check_at
 
 
 def _message(transition_id: int, d: Due) -> outbox.Message:

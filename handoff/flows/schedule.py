@@ -34,6 +34,7 @@ class TaskFacts:
     done: bool = False
     snoozed_until: datetime | None = None
     snoozes: int = 0
+    done_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ def raise_flag(
     milestone: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> bool:
-    """Record a flag unless its key exists; whether it is new."""
+    """Record a flag unless its key exists (a resolved one is opened again, silently); whether
+    it is new."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
         insert(Flag)
@@ -39,7 +40,14 @@ def raise_flag(
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(Flag.id)
     )
-    return bool(session.exec(stmt).all())  # type: ignore[call-overload]
+    if session.exec(stmt).all():  # type: ignore[call-overload]
+        return True
+    session.exec(
+        update(Flag)
+        .where(col(Flag.key) == key, col(Flag.resolved_at).is_not(None))
+        .values(resolved_at=None)
+    )
+    return False
 
 
 def resolve(session: Session, *, transition_id: int, kinds: Iterable[str], now: datetime) -> int:

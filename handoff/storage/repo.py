@@ -209,6 +209,7 @@ def facts(session: Session, *, transitions: list[Transition], country: str = "")
                     done=k.done_at is not None,
                     snoozed_until=k.snoozed_until,
                     snoozes=k.snoozes,
+                    done_at=k.done_at,
                 )
             )
     users = {u for t in transitions for u in (t.departing_owner, t.new_owner, t.manager)}

@@ -1,0 +1,106 @@
+"""What a digest reads: one row per transition, from four queries whatever their number."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, or_, select
+
+from handoff.flows.digest import COMPLETED_WINDOW, Overdue, Row
+from handoff.flows.states import TERMINAL
+from handoff.storage.models import Flag, Metric, Task, Transition
+
+
+def _scope(*, channel: str | None, manager: str | None, now: datetime) -> sa.ColumnElement:
+    """Open transitions of a digest channel (or of a manager), plus those closed lately."""
+    who = Transition.digest_channel == channel if channel else Transition.manager == manager
+    recent = sa.and_(
+        Transition.state == "closed", col(Transition.closed_at) >= now - COMPLETED_WINDOW
+    )
+    return sa.and_(who, or_(col(Transition.state).not_in(TERMINAL), recent))
+
+
+def rows(
+    session: Session,
+    *,
+    now: datetime,
+    today: date,
+    channel: str | None = None,
+    manager: str | None = None,
+) -> list[Row]:
+    """The digest rows of a channel's (or a manager's) transitions."""
+    where = _scope(channel=channel, manager=manager, now=now)
+    ts = session.exec(select(Transition).where(where).order_by(Transition.id)).all()
+    if not ts:
+        return []
+    ids = select(Transition.id).where(where)
+    overdue: dict[int, list[Overdue]] = {}
+    for tid, assignee, milestone, due_on in session.exec(
+        select(Task.transition_id, Task.assignee, Task.milestone, Task.due_on)
+        .where(col(Task.transition_id).in_(ids), col(Task.done_at).is_(None), Task.due_on < today)
+        .order_by(Task.transition_id, Task.seq)
+    ):
+        overdue.setdefault(tid, []).append(Overdue(assignee, milestone, (today - due_on).days))
+    late = dict(
+        session.exec(
+            select(Task.transition_id, sa.func.count())
+            .where(
+                col(Task.transition_id).in_(ids),
+                col(Task.done_at).is_not(None),
+                sa.func.date(Task.done_at) > Task.due_on,
+            )
+            .group_by(Task.transition_id)
+        ).all()
+    )
+    flags: dict[int, list[str]] = {}
+    for tid, kind in session.exec(
+        select(Flag.transition_id, Flag.kind).where(
+            col(Flag.transition_id).in_(ids), col(Flag.resolved_at).is_(None)
+        )
+    ):
+        flags.setdefault(tid, []).append(kind)
+    csat: dict[int, int] = {}
+    for tid, value in session.exec(
+        select(Metric.transition_id, Metric.value).where(
+            col(Metric.transition_id).in_(ids), Metric.name == "csat"
+        )
+    ):
+        score = json.loads(value or "{}").get("score")
+        if isinstance(score, int):
+            csat[tid] = score
+    return [
+        Row(
+            id=t.id,
+            account=t.account,
+            state=t.state,
+            planned=t.planned,
+            handoff_date=t.handoff_date,
+            departing_owner=t.departing_owner,
+            new_owner=t.new_owner,
+            manager=t.manager,
+            completeness=t.completeness,
+            ready=t.doc_ready,
+            overdue=tuple(overdue.get(t.id, ())),
+            late_done=int(late.get(t.id, 0)),
+            flags=tuple(sorted(set(flags.get(t.id, ())))),
+            csat=csat.get(t.id),
+            closed_at=t.closed_at,
+        )
+        for t in ts
+    ]
+
+
+def channels(session: Session) -> list[str]:
+    """Every digest channel with an open transition."""
+    return list(
+        session.exec(
+            select(Transition.digest_channel)
+            .where(
+                col(Transition.digest_channel).is_not(None),
+                col(Transition.state).not_in(TERMINAL),
+            )
+            .distinct()
+        ).all()
+    )
