@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_demo.add_argument("--unplanned", action="store_true", help="an unplanned departure")
     p_demo.add_argument("--lang", default="en", choices=["en", "de"])
+    p_import = sub.add_parser("import", help="create transitions in bulk from a CSV file")
+    p_import.add_argument("file", help="CSV file (see README: Bulk import)")
+    p_import.add_argument("--dry-run", action="store_true", help="only check and preview")
+    p_import.add_argument("--valid-only", action="store_true", help="skip the rows with errors")
+    p_import.add_argument("--wave-size", type=int, help="customer-facing milestones per week")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -52,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
             migrate(make_engine(settings.database_url))
             print("database schema is up to date")
             return 0
+        if args.cmd == "import":
+            from handoff.bot.import_cmd import ImportArgs, run_import
+
+            wanted = ImportArgs(args.file, args.dry_run, args.valid_only, args.wave_size)
+            return run_import(settings, wanted, out=sys.stdout)
         if args.cmd == "serve":
             settings.require("bot_token", "signing_secret", *(["app_token"] if args.socket else []))
             from handoff.bot.app import build

@@ -13,6 +13,8 @@ class Ids(StrEnum):
     TASK_DONE = "task.done"
     TASK_DONE_VIEW = "task.done_view"
     TASK_SNOOZE = "task.snooze"
+    BULK_VIEW = "handoff_bulk"
+    BULK_PREVIEW = "bulk.preview"
 
 
 def check_unique() -> None:
