@@ -86,7 +86,7 @@ def run_import(
 
     def progress(done: int, total: int) -> None:
         if total > BATCH:
-            print(texts.progress_line(done, total), file=out, flush=True)
+            print(texts.progress_line(done, total, lang), file=out, flush=True)
 
     result = create(
         services, checked, team_id=team, creator=None, today=now.date(), now=now, progress=progress
