@@ -146,6 +146,7 @@ def _create_batch(
 ) -> None:
     country = services.settings.holiday_country
     calendar = repo.calendar_for(country)
+    welcome: list[outbox.Message] = []
     with session(services.engine) as s:
         taken = repo.taken_accounts(
             s, team_id=team_id, keys=[account_key(r.request.account) for r in rows]
@@ -175,11 +176,12 @@ def _create_batch(
                         holiday_country=country,
                         now=now,
                     )
-                    outbox.enqueue(s, messages=welcome_messages(t, now))
             except IntegrityError:
                 log.info("bulk: %r got an open transition meanwhile", req.account)
                 out.failures.append(bulk.RowError(row.line, "account", "account_taken"))
                 continue
             out.transition_ids.append(t.id)
+            welcome += welcome_messages(t, now)
+        outbox.enqueue(s, messages=welcome)  # one insert per batch, in the same transaction
         s.commit()
     out.created = len(out.transition_ids)
