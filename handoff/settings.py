@@ -28,6 +28,7 @@ class Settings:
     lang: str = "en"
     holiday_country: str = ""
     lease_seconds: float = 300.0
+    wave_size: int = 3
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +53,9 @@ class Settings:
             float,
             1,
             86400,
+        )
+        wave = _number(
+            get("HANDOFF_WAVE_SIZE", str(defaults.wave_size)), "HANDOFF_WAVE_SIZE", int, 1, 100
         )
         lang = get("HANDOFF_LANG", defaults.lang).lower()
         if lang not in LANGS:
@@ -81,6 +85,7 @@ class Settings:
             lang=lang,
             holiday_country=country,
             lease_seconds=lease,
+            wave_size=wave,
         )
 
     def require(self, *names: str) -> None:

@@ -207,11 +207,12 @@ def fill_everything(slack, t, writer=DEPARTING, reviewer=NEW):
         assert slack.click(reviewer, "doc.review", f"{t}:{sec.key}").status == 200
 
 
-def flags_of(handoff):
+def flags_of(handoff, kind="unprepared"):
     from handoff.storage.models import Flag
 
     with session(handoff.services.engine) as s:
-        return [(f.kind, f.milestone, f.resolved_at is not None) for f in s.exec(select(Flag))]
+        rows = s.exec(select(Flag).where(Flag.kind == kind))
+        return [(f.kind, f.milestone, f.resolved_at is not None) for f in rows]
 
 
 def test_customer_milestone_while_unprepared_warns_and_flags_until_ready(

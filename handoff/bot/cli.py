@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     p_export = sub.add_parser("export", help="print an account's summary (knowledge, plan)")
     p_export.add_argument("account", help="the account name")
     p_export.add_argument("--format", choices=["md", "json"], default="md")
+    p_import = sub.add_parser("import", help="create transitions in bulk from a CSV file")
+    p_import.add_argument("file", help="CSV file (see README: Bulk import)")
+    p_import.add_argument("--dry-run", action="store_true", help="only check and preview")
+    p_import.add_argument("--valid-only", action="store_true", help="skip the rows with errors")
+    p_import.add_argument("--wave-size", type=int, help="customer-facing milestones per week")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -59,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
             from handoff.bot.export import run_export
 
             return run_export(settings, args.account, args.format)
+        if args.cmd == "import":
+            from handoff.bot.import_cmd import ImportArgs, run_import
+
+            wanted = ImportArgs(args.file, args.dry_run, args.valid_only, args.wave_size)
+            return run_import(settings, wanted, out=sys.stdout)
         if args.cmd == "serve":
             settings.require("bot_token", "signing_secret", *(["app_token"] if args.socket else []))
             from handoff.bot.app import build

@@ -9,6 +9,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from handoff.bot import parse, views
+from handoff.bot.bulk import open_bulk_modal
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.services import Services
 from handoff.bot.start import open_start_modal
@@ -71,6 +72,9 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         if sub == "start":
             ack()
             open_start_modal(client, services, trigger_id=command["trigger_id"], user_id=user)
+        elif sub == "bulk":
+            ack()
+            open_bulk_modal(client, services, trigger_id=command["trigger_id"], user=user)
         elif sub == "list":
             ack(response_type="ephemeral", **views.list_for(services, user, lang))
         elif sub == "status":

@@ -25,6 +25,8 @@ class Ids(StrEnum):
     HOME_PAGE_NEXT = "home.page_next"
     HOME_SECTION = "home.section"
     HOME_LANG = "home.lang"
+    BULK_VIEW = "handoff_bulk"
+    BULK_PREVIEW = "bulk.preview"
 
 
 def check_unique() -> None:

@@ -86,6 +86,7 @@ _ELEMENTS: dict[str, tuple[str, str, str]] = {
     "datepicker": ("selected_date", "initial_date", "date"),
     "timepicker": ("selected_time", "initial_time", "scalar"),
     "datetimepicker": ("selected_date_time", "initial_date_time", "int"),
+    "file_input": ("files", "initial_files", "files"),
 }
 
 
@@ -108,7 +109,7 @@ def _element_state(element: dict[str, Any], raw: Any, given: bool, block_id: str
     """Build one element's state entry from a raw value (or its initial/empty value)."""
     kind_name = str(element.get("type", "plain_text_input"))
     key, initial, kind = _ELEMENTS.get(kind_name, ("value", "initial_value", "text"))
-    empty: Any = [] if kind in ("list", "options") else None
+    empty: Any = [] if kind in ("list", "options", "files") else None
     if not given:
         value = copy.deepcopy(element.get(initial, empty))
     elif raw is None:
@@ -117,6 +118,8 @@ def _element_state(element: dict[str, Any], raw: Any, given: bool, block_id: str
         value = str(raw)
     elif kind == "list":
         value = [raw] if isinstance(raw, str) else list(raw)
+    elif kind == "files":  # file objects, e.g. from SlackEmulator.add_file
+        value = copy.deepcopy([raw] if isinstance(raw, Mapping) else list(raw))
     elif kind == "option":
         value = _find_option(element, raw, block_id)
     elif kind == "options":

@@ -301,6 +301,26 @@ class SlackEmulator(WebApiMethods):
             found = self._homes.get(user_id)
             return copy.deepcopy(found) if found is not None else None
 
+    def add_file(
+        self, name: str, content: bytes, *, user: str | None = None, title: str | None = None
+    ) -> dict[str, Any]:
+        """Put a file into the workspace (as a user's upload, e.g. into a file_input) and return
+        its file object; its bytes are served at ``url_private_download`` to the bot token."""
+        with self._lock:
+            file_id = f"F{self._next_seq():09d}"
+            self._files[file_id] = {
+                "id": file_id,
+                "name": name,
+                "title": title or name,
+                "size": len(content),
+                "content": bytes(content),
+                "channels": [],
+                "initial_comment": None,
+                "created": self._epoch(),
+                "user": user,
+            }
+            return self._file_object(self._files[file_id])
+
     def uploaded_file(self, file_id: str) -> bytes:
         """Return the bytes uploaded for a file id (KeyError if nothing was uploaded)."""
         with self._lock:
@@ -361,6 +381,8 @@ class SlackEmulator(WebApiMethods):
                 reply = self._upload(path[8:], req.headers.get("Content-Type", ""), body)
             elif path.startswith("/response/"):
                 call, reply = self._response_url(body)
+            elif path.startswith("/files/"):
+                call, reply = self._download(path[7:], req.headers)
             else:
                 reply = _Reply(404, b"not found", "text/plain")
         hook = self.on_call
@@ -452,6 +474,25 @@ class SlackEmulator(WebApiMethods):
             self._calls.append(call)
         payload = {"ok": True} if error is None else {"ok": False, "error": error}
         return call, _json_reply(payload, status, extra)
+
+    def _download(self, rest: str, headers: HTTPMessage) -> tuple[Call, _Reply]:
+        """Serve a file's bytes (url_private, url_private_download) to the bot token only."""
+        file_id = rest.split("/", 1)[0]
+        auth = headers.get("Authorization", "")
+        with self._lock:
+            record = self._files.get(file_id)
+            content = record.get("content") if record else None
+            if auth != f"Bearer {self.token}":
+                error, reply = "not_authed", _Reply(403, b"forbidden", "text/plain")
+            elif content is None:
+                error, reply = "file_not_found", _Reply(404, b"file not found", "text/plain")
+            else:
+                name = record["name"] if record else ""
+                kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+                error, reply = None, _Reply(200, bytes(content), kind)
+            call = Call("files.download", {"file": file_id}, self._now(), error)
+            self._calls.append(call)
+        return call, reply
 
     def _upload(self, file_id: str, content_type: str, body: bytes) -> _Reply:
         """Store the bytes POSTed to an upload URL from files.getUploadURLExternal."""
@@ -622,9 +663,10 @@ class SlackEmulator(WebApiMethods):
             "title": record["title"],
             "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
             "filetype": name.rsplit(".", 1)[-1] if "." in name else "binary",
-            "user": self.bot_user_id,
+            "user": record.get("user") or self.bot_user_id,
             "size": len(content) if content is not None else record["size"],
             "url_private": f"{self.origin}/files/{record['id']}/{name}",
+            "url_private_download": f"{self.origin}/files/{record['id']}/download/{name}",
             "channels": list(record["channels"]),
             "is_external": False,
         }

@@ -375,3 +375,41 @@ def transitions_by_account(session: Session, *, account: str) -> list[Transition
         .order_by(col(Transition.id).desc())
     ).all()
     return sorted(rows, key=lambda t: t.state in TERMINAL)
+
+
+def taken_accounts(session: Session, *, team_id: str, keys: Iterable[str]) -> set[str]:
+    """Which of these account keys already have an open transition in this workspace."""
+    wanted, found = sorted(set(keys)), set()
+    for first in range(0, len(wanted), 500):
+        stmt = select(Transition.account_key).where(
+            Transition.team_id == team_id,
+            col(Transition.account_key).in_(wanted[first : first + 500]),
+            col(Transition.state).not_in(TERMINAL),
+        )
+        found.update(session.exec(stmt).all())
+    return found
+
+
+def customer_facing_load(
+    session: Session, *, user_ids: Iterable[str], milestones: Iterable[str], since: date
+) -> dict[tuple[str, int, int], int]:
+    """Open milestones of these kinds per new owner and ISO week, from `since` on."""
+    ids = sorted(set(user_ids))
+    out: dict[tuple[str, int, int], int] = {}
+    for first in range(0, len(ids), 500):
+        stmt = (
+            select(Task.assignee, Task.due_on)
+            .join(Transition, col(Transition.id) == col(Task.transition_id))
+            .where(
+                col(Task.assignee).in_(ids[first : first + 500]),
+                Task.role == Role.NEW_OWNER.value,
+                col(Task.milestone).in_(list(milestones)),
+                col(Task.done_at).is_(None),
+                col(Task.due_on) >= since,
+                col(Transition.state).not_in(TERMINAL),
+            )
+        )
+        for user, due in session.exec(stmt).all():
+            year, week, _ = due.isocalendar()
+            out[(user, year, week)] = out.get((user, year, week), 0) + 1
+    return out
