@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from handoff.bot import parse, views
 from handoff.bot.bulk import open_bulk_modal
+from handoff.bot.digest import on_demand
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.services import Services
 from handoff.bot.start import open_start_modal
@@ -20,7 +21,7 @@ from handoff.storage import outbox, repo
 from handoff.storage.db import session
 
 log = logging.getLogger(__name__)
-LATER = ("coach", "digest")
+LATER = ("coach",)
 
 
 def queue_doc(
@@ -65,7 +66,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     """Register the slash command."""
 
     @app.command("/handoff")
-    def handoff_command(ack: Ack, command: dict, client: WebClient) -> None:
+    def handoff_command(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
         user = command["user_id"]
         sub, arg = parse.subcommand(command.get("text", ""))
         lang = services.lang_for(user)
@@ -85,6 +86,9 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             ack(response_type="ephemeral", **answer)
             if tid is not None:  # after the ack: Slack has its answer, the files follow
                 dispatcher.tick(transition_id=tid)
+        elif sub == "digest":
+            ack()
+            on_demand(services, client, respond, command, lang)
         elif sub in LATER:
             ack(response_type="ephemeral", **blocks.note_message(text(catalog(lang).not_yet(sub))))
         elif sub in ("", "help"):

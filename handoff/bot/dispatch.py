@@ -21,6 +21,7 @@ from handoff.flows.schedule import NUDGE_KINDS as NUDGES
 from handoff.flows.schedule import PLANNED_KINDS
 from handoff.flows.states import TERMINAL
 from handoff.messages import blocks, export, nudges
+from handoff.messages import digest as digest_messages
 from handoff.messages import knowledge as kb
 from handoff.messages.i18n import catalog, knowledge, lang_of, text
 from handoff.messages.text import user_ref
@@ -198,7 +199,7 @@ class Dispatcher:
                 attempts=row.attempts,
                 now=self.services.clock(),
                 lease=lease,
-                require_open=row.kind in PLANNED_KINDS,
+                require_open=row.kind in PLANNED_KINDS or row.kind == "flag",
             )
         if not mine:
             self._not_mine(row)
@@ -309,7 +310,9 @@ class Dispatcher:
 
     def _already_posted(self, row: Outbox) -> tuple[str, str] | None:
         """After a crash mid-send: look in the DM for a message carrying this row's key."""
-        channel = self.client.conversations_open(users=row.recipient)["channel"]["id"]
+        channel = row.recipient  # a digest goes to a channel
+        if not row.recipient.startswith(("C", "G")):
+            channel = self.client.conversations_open(users=row.recipient)["channel"]["id"]
         oldest = ((row.first_try_at or row.due_at) - timedelta(minutes=1)).timestamp()
         cursor = None
         for _ in range(HISTORY_PAGES):
@@ -342,6 +345,11 @@ class Dispatcher:
     def render(self, row: Outbox, context: Context) -> tuple[dict[str, Any] | None, str]:
         """The chat.postMessage arguments of a row in the recipient's language, or why not."""
         payload = json.loads(row.payload or "{}")
+        if row.kind == "digest":
+            from handoff.bot.digest import build as build_digest
+
+            answer, _ = build_digest(self.services, payload["scope"], self.services.settings.lang)
+            return answer, "" if answer else "nothing to report"
         t = context.transitions.get(row.transition_id) if row.transition_id else None
         if t is None:
             return None, "no transition"
@@ -377,6 +385,8 @@ class Dispatcher:
             if not overdue:
                 return None, "nothing overdue"
             return nudges.escalation(t, overdue, lang), ""
+        if row.kind == "flag":
+            return digest_messages.flag_message(t, payload["flag"], lang), ""
         if row.kind == "not_ready":
             r = readiness(context.docs[t.id])
             if r.ready:

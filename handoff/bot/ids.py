@@ -25,6 +25,7 @@ class Ids(StrEnum):
     HOME_PAGE_NEXT = "home.page_next"
     HOME_SECTION = "home.section"
     HOME_LANG = "home.lang"
+    DIGEST_FULL = "digest.full"
     BULK_VIEW = "handoff_bulk"
     BULK_PREVIEW = "bulk.preview"
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, col, update
 
 from handoff.bot.dispatch import Dispatcher
@@ -147,6 +148,20 @@ def tick(handoff: Handoff) -> int:
         return 0
 
 
+def digests(handoff: Handoff) -> int:
+    """The digest job: one digest per channel for this firing (keyed, so replicas agree)."""
+    from handoff.bot.digest import enqueue_digests
+
+    now = handoff.services.clock().replace(second=0, microsecond=0)
+    try:
+        added = enqueue_digests(handoff.services, now)
+        handoff.dispatcher.tick()
+    except Exception:
+        log.exception("digest job failed")
+        return 0
+    return added
+
+
 def start_scheduler(handoff: Handoff) -> BackgroundScheduler:
     """Start the background scheduler; it keeps no state of its own (the database is the truth)."""
     scheduler = BackgroundScheduler(timezone="UTC")
@@ -159,6 +174,14 @@ def start_scheduler(handoff: Handoff) -> BackgroundScheduler:
         max_instances=1,
         coalesce=True,
         next_run_time=handoff.services.clock(),
+    )
+    scheduler.add_job(
+        digests,
+        CronTrigger.from_crontab(handoff.services.settings.digest_cron, timezone="UTC"),
+        args=[handoff],
+        id="digest",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.start()
     return scheduler

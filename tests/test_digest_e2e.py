@@ -1,0 +1,115 @@
+"""Digests and mistake flags end to end: the real scheduler, signed requests, the emulator."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import select
+
+from handoff.bot.scheduler import digests
+from handoff.storage.db import session
+from handoff.storage.models import Flag
+from tests.conftest import DEPARTING, MANAGER, NEW, OTHER
+from tests.test_engine_e2e import at, posted, travel
+from tests.test_start_e2e import start
+
+
+def flags(handoff):
+    with session(handoff.services.engine) as s:
+        return {(f.kind, f.resolved_at is None) for f in s.exec(select(Flag))}
+
+
+def flag_dms(emu, kind):
+    return [c for c in posted(emu) if f":flag:{kind}:" in json.dumps(c.args.get("metadata"))]
+
+
+def click_done(slack, emu, user, milestone_words):
+    for msg in reversed(emu.messages(user)):
+        text = json.dumps(msg.get("blocks"))
+        if milestone_words in text and "task.done" in text:
+            slack.click_message_button(user, msg, "task.done")
+            slack.submit(user, slack.last_view(), {"note": ""})
+            return
+    raise AssertionError(f"no open nudge {milestone_words!r} for {user}")
+
+
+def test_handoff_date_without_a_joint_meeting_is_flagged_once_and_resolved(
+    slack, emu, handoff, clock
+):
+    start(slack)  # handoff Mon 4 Jan 2027
+    travel(handoff, clock, at(2027, 1, 4, 8, 0))  # 09:00 Berlin on the handoff date
+    dms = flag_dms(emu, "throw_over_wall")
+    assert sorted(c.args["channel"] for c in dms) == sorted([DEPARTING, NEW, MANAGER])
+    text = json.dumps([c.args["blocks"] for c in dms if c.args["channel"] == NEW])
+    assert "no joint meeting is recorded" in text and "What to do" in text
+    assert ("throw_over_wall", True) in flags(handoff)
+    travel(handoff, clock, at(2027, 1, 4, 14, 0))
+    assert len(flag_dms(emu, "throw_over_wall")) == 3  # told once
+    click_done(slack, emu, DEPARTING, "Joint meeting")
+    travel(handoff, clock, at(2027, 1, 4, 15, 0))
+    assert ("throw_over_wall", False) in flags(handoff)
+
+
+def test_digest_in_the_channel_lists_totals_and_the_most_at_risk(slack, emu, handoff, clock):
+    start(slack)
+    start(slack, account="Globex <Inc>", digest_channel="C0DIGEST")
+    travel(handoff, clock, at(2026, 12, 22, 20, 0))  # everything up to T-14 left undone
+    emu.clear_calls()
+    assert slack.slash(MANAGER, "digest", channel_id="C0DIGEST").status == 200
+    [post] = [c for c in emu.calls_to("chat.postMessage") if c.args["channel"] == "C0DIGEST"]
+    text = json.dumps(post.args["blocks"], ensure_ascii=False)
+    assert "2 in flight" in text and "Overdue milestones" in text
+    assert "Globex &lt;Inc&gt;" in text and "Ghost departing owner" in text
+    assert "Unprepared new owner" in text and "digest.full" in text
+    assert "CSAT ≥ 4.5" in text
+
+
+def test_digest_where_the_bot_is_not_or_nothing_reports_answers_ephemerally(slack, emu, handoff):
+    start(slack)
+    emu.clear_calls()
+    slack.slash(NEW, "digest", channel_id="C0GENERAL")
+    [reply] = emu.calls_to("response_url")
+    assert "No handoff reports to" in json.dumps(reply.args)
+    assert not emu.calls_to("chat.postMessage")
+
+
+def test_digest_in_a_dm_shows_the_managers_own_handoffs_to_them_only(slack, emu, handoff):
+    start(slack)
+    emu.clear_calls()
+    slack.slash(MANAGER, "digest", channel_id="D" + MANAGER)
+    [reply] = emu.calls_to("response_url")
+    assert reply.args["response_type"] == "ephemeral"
+    assert "1 laufend" in json.dumps(reply.args, ensure_ascii=False)  # Maya reads German
+    slack.slash(OTHER, "digest", channel_id="D" + OTHER)
+    assert "No handoffs in flight" in json.dumps(emu.calls_to("response_url")[-1].args)
+
+
+def test_scheduled_digest_goes_once_per_channel_and_firing(slack, emu, handoff, clock):
+    start(slack)
+    emu.clear_calls()
+    clock.set(at(2026, 12, 7, 9, 0))
+    assert digests(handoff) == 1
+    assert digests(handoff) == 0  # a second replica firing at the same minute adds nothing
+    posts = [c for c in emu.calls_to("chat.postMessage") if c.args["channel"] == "C0DIGEST"]
+    assert len(posts) == 1
+    meta = posts[0].args["metadata"]["event_payload"]["key"]
+    assert meta == "digest:C0DIGEST:20261207T0900"
+
+
+def test_full_list_goes_to_the_clickers_dm_as_a_file(slack, emu, handoff):
+    start(slack)
+    slack.click(MANAGER, "digest.full", f"m:{MANAGER}")
+    [upload] = emu.calls_to("files.completeUploadExternal")
+    assert upload.args["channel_id"] == "D" + MANAGER
+    content = emu.uploaded_file(upload.args["files"][0]["id"]).decode()
+    assert "| Acme Corp |" in content
+    slack.click(OTHER, "digest.full", f"m:{MANAGER}")  # someone else's list: refused
+    assert len(emu.calls_to("files.completeUploadExternal")) == 1
+
+
+def test_digest_in_a_channel_the_bot_is_not_in_says_how_to_invite_it(slack, emu, handoff):
+    start(slack, digest_channel="C0SECRET")  # a channel the emulator does not let us post to
+    emu.clear_calls()
+    slack.slash(NEW, "digest", channel_id="C0SECRET")
+    [reply] = emu.calls_to("response_url")
+    assert "/invite @Handoff" in json.dumps(reply.args)
