@@ -223,6 +223,9 @@ def facts(session: Session, *, transitions: list[Transition], country: str = "")
             zones={u: zones.get(u, "") for u in (t.departing_owner, t.new_owner, t.manager)},
             calendar=calendar_for(t.holiday_country or country),
             unreachable=gone,
+            planned=t.planned,
+            anchor=t.handoff_date,
+            new_owner=t.new_owner,
         )
         for t in transitions
     ]
