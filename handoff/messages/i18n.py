@@ -30,9 +30,9 @@ def environment(lang: str) -> Environment:
 
 
 @cache
-def catalog(lang: str) -> Any:
-    """The macros of the language's ui.j2, callable from Python."""
-    return environment(lang if lang in LANGS else "en").get_template("ui.j2").module
+def catalog(lang: str, name: str = "ui.j2") -> Any:
+    """The macros of one template file of the language (ui.j2 by default), callable from Python."""
+    return environment(lang if lang in LANGS else "en").get_template(name).module
 
 
 def lang_of(*, chosen: str = "", locale: str = "", default: str = "en") -> str:
