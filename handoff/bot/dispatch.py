@@ -6,22 +6,26 @@ import contextlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from handoff.bot import deliver
 from handoff.bot.services import Services
+from handoff.flows import drafts
 from handoff.flows.calendar import local_today
+from handoff.flows.knowledge import Document
 from handoff.flows.plans import Role
 from handoff.flows.schedule import NUDGE_KINDS as NUDGES
 from handoff.flows.schedule import PLANNED_KINDS
 from handoff.flows.states import TERMINAL
 from handoff.messages import blocks, nudges
 from handoff.messages.i18n import lang_of
-from handoff.storage import outbox, repo
+from handoff.messages.ics import filename as invite_filename
+from handoff.storage import knowledge, outbox, repo
 from handoff.storage.db import session
 from handoff.storage.models import Outbox, Person, Task, Transition
 
@@ -56,6 +60,7 @@ class Context:
     transitions: dict[int, Transition]
     tasks: dict[int, list[Task]]
     people: dict[str, Person]
+    documents: dict[int, Document] = field(default_factory=dict)  # for drafts
 
 
 class Dispatcher:
@@ -137,15 +142,23 @@ class Dispatcher:
         ids = sorted({r.transition_id for r in rows if r.transition_id})
         # a nudge needs its own task; the others (welcome, notices, escalation) the whole plan
         whole = sorted({r.transition_id for r in rows if r.transition_id and r.kind not in NUDGES})
-        task_ids = [json.loads(r.payload or "{}").get("task") for r in rows if r.kind in NUDGES]
+        own_task = (*NUDGES, *drafts.KINDS)
+        task_ids = [json.loads(r.payload or "{}").get("task") for r in rows if r.kind in own_task]
+        doc_ids = sorted({r.transition_id or 0 for r in rows if r.kind in drafts.KINDS} - {0})
         with session(self.services.engine) as s:
             transitions = {t.id: t for t in repo.transitions_by_id(s, ids=ids)}
+            users = {r.recipient for r in rows}
+            for i in doc_ids:  # drafts name the departing owner, the new owner and the manager
+                if i in transitions:
+                    t = transitions[i]
+                    users |= {t.departing_owner, t.new_owner, t.manager}
+            documents = knowledge.documents(s, transition_ids=doc_ids) if doc_ids else {}
             tasks = repo.tasks_of_many(s, transition_ids=whole)
             for k in repo.tasks_by_id(s, ids=[i for i in task_ids if i]):
                 if k.transition_id not in whole:
                     tasks.setdefault(k.transition_id, []).append(k)
-            people = repo.people(s, user_ids=[r.recipient for r in rows])
-        return Context(transitions, tasks, people)
+            people = repo.people(s, user_ids=users)
+        return Context(transitions, tasks, people, documents)
 
     def send(
         self, row: Outbox, context: Context | None = None, sent: list[dict[str, Any]] | None = None
@@ -196,13 +209,7 @@ class Dispatcher:
             self._not_mine(row)
             return 0
         try:
-            resp = self.client.chat_postMessage(
-                channel=row.recipient,
-                metadata={"event_type": METADATA_TYPE, "event_payload": {"key": row.key}},
-                unfurl_links=False,
-                unfurl_media=False,
-                **args,
-            )
+            resp = self._post(row, args)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc.response.status_code)
             if error in PERMANENT:
@@ -232,6 +239,20 @@ class Dispatcher:
         except Exception:  # the lease runs out; the next claim finds the message in Slack
             log.exception("outbox %s was posted but could not be marked sent", row.key)
         return 1
+
+    def _post(self, row: Outbox, args: dict[str, Any]) -> dict[str, Any]:
+        """Post a message carrying the row's key, or upload the row's file into the DM."""
+        if "file" in args:
+            channel, ts = deliver.upload(self.client, row.recipient, args["file"])
+            return {"channel": channel, "ts": ts}
+        resp = self.client.chat_postMessage(
+            channel=row.recipient,
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": row.key}},
+            unfurl_links=False,
+            unfurl_media=False,
+            **args,
+        )
+        return {"channel": resp.get("channel"), "ts": resp.get("ts")}
 
     def _retry(
         self, row: Outbox, error: str, *, uncertain: bool, wait: timedelta | None = None
@@ -301,12 +322,13 @@ class Dispatcher:
                 include_all_metadata=True,
                 cursor=cursor,
             )
+            upload = invite_filename(row.transition_id or 0) if row.kind == drafts.INVITE else ""
             for m in resp.get("messages", []):
                 meta = m.get("metadata") or {}
                 if (
                     meta.get("event_type") == METADATA_TYPE
                     and (meta.get("event_payload") or {}).get("key") == row.key
-                ):
+                ) or (upload and deliver.carries_upload(m, upload)):
                     return channel, m.get("ts")
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not resp.get("has_more") or not cursor:
@@ -340,6 +362,19 @@ class Dispatcher:
             if task is None or task.done_at is not None:
                 return None, "task done"
             return nudges.nudge(t, task, task.id, row.kind, lang), ""
+        if row.kind in drafts.KINDS:
+            return deliver.render(
+                row_kind=row.kind,
+                payload=payload,
+                recipient=row.recipient,
+                t=t,
+                tasks=tasks,
+                doc=context.documents.get(t.id) or Document(),
+                people=context.people,
+                lang=lang,
+                emails=lambda users: deliver.lookup_emails(self.client, users),
+                now=self.services.clock(),
+            )
         if row.kind == "escalation":
             today = local_today(self.services.clock(), person.tz if person else "")
             overdue = [
