@@ -9,6 +9,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from handoff.bot import parse, views
+from handoff.bot.coach import open_coach
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.services import Services
 from handoff.bot.start import open_start_modal
@@ -16,7 +17,7 @@ from handoff.messages import blocks
 from handoff.messages.i18n import catalog, text
 
 log = logging.getLogger(__name__)
-LATER = ("doc", "coach", "digest")
+LATER = ("doc", "digest")
 
 
 def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
@@ -35,6 +36,8 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         elif sub == "status":
             answer = views.status_for(services, user, arg, lang, command.get("team_id"))
             ack(response_type="ephemeral", **answer)
+        elif sub == "coach":
+            open_coach(ack, client, services, trigger_id=command["trigger_id"], user=user)
         elif sub in LATER:
             ack(response_type="ephemeral", **blocks.note_message(text(catalog(lang).not_yet(sub))))
         elif sub in ("", "help"):

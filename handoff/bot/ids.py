@@ -13,6 +13,9 @@ class Ids(StrEnum):
     TASK_DONE = "task.done"
     TASK_DONE_VIEW = "task.done_view"
     TASK_SNOOZE = "task.snooze"
+    COACH_VIEW = "coach.view"
+    COACH_TRANSITION = "coach.transition"
+    COACH_EMOTION = "coach.emotion"
 
 
 def check_unique() -> None:
