@@ -44,6 +44,8 @@ def test_every_bot_scope_is_used_by_some_web_api_call():
         "im:write": r"conversations_open",
         "im:history": r"conversations_history",
         "users:read": r"users_info",
+        "users:read.email": r"\[\"profile\"\]|get\(\"profile\"\)",
+        "files:write": r"files_upload_v2",
     }
     source = "\n".join(p.read_text() for p in (ROOT / "handoff").rglob("*.py"))
     scopes = manifest()["oauth_config"]["scopes"]["bot"]
