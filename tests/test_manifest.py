@@ -45,7 +45,7 @@ def test_every_bot_scope_is_used_by_some_web_api_call():
         "im:history": r"conversations_history",
         "users:read": r"users_info",
         "files:write": r"files_upload_v2",
-        "users:read.email": r"users_lookupByEmail",
+        "users:read.email": r"users_lookupByEmail|get\(\"profile\"\)",
         "files:read": r"files_info",
     }
     source = "\n".join(p.read_text() for p in (ROOT / "handoff").rglob("*.py"))

@@ -193,7 +193,6 @@ def samples() -> dict[str, list[tuple[Any, ...]]]:
         "open_plan": [()],
         "help_text": [()],
         "unknown_subcommand": [("frobnicate",)],
-        "not_yet": [("coach",)],
         "list_heading": [(3,)],
         "list_empty": [()],
         "list_line": [

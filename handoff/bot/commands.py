@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from handoff.bot import parse, views
 from handoff.bot.bulk import open_bulk_modal
+from handoff.bot.coach import open_coach
 from handoff.bot.digest import on_demand
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.services import Services
@@ -21,7 +22,6 @@ from handoff.storage import outbox, repo
 from handoff.storage.db import session
 
 log = logging.getLogger(__name__)
-LATER = ("coach",)
 
 
 def queue_doc(
@@ -89,8 +89,8 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         elif sub == "digest":
             ack()
             on_demand(services, client, respond, command, lang)
-        elif sub in LATER:
-            ack(response_type="ephemeral", **blocks.note_message(text(catalog(lang).not_yet(sub))))
+        elif sub == "coach":
+            open_coach(ack, client, services, trigger_id=command["trigger_id"], user=user)
         elif sub in ("", "help"):
             ack(response_type="ephemeral", **blocks.help_message(lang))
         else:

@@ -13,7 +13,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from handoff.bot import deliver
 from handoff.bot.services import Services
+from handoff.flows import drafts
 from handoff.flows.calendar import local_today
 from handoff.flows.knowledge import Document, readiness
 from handoff.flows.plans import Role
@@ -24,6 +26,7 @@ from handoff.messages import blocks, export, nudges
 from handoff.messages import digest as digest_messages
 from handoff.messages import knowledge as kb
 from handoff.messages.i18n import catalog, knowledge, lang_of, text
+from handoff.messages.ics import filename as invite_filename
 from handoff.messages.text import user_ref
 from handoff.storage import knowledge as knowledge_store
 from handoff.storage import outbox, repo
@@ -62,7 +65,7 @@ class Context:
     transitions: dict[int, Transition]
     tasks: dict[int, list[Task]]
     people: dict[str, Person]
-    docs: dict[int, Document] = field(default_factory=dict)
+    documents: dict[int, Document] = field(default_factory=dict)  # for drafts
 
 
 class Dispatcher:
@@ -144,17 +147,24 @@ class Dispatcher:
         ids = sorted({r.transition_id for r in rows if r.transition_id})
         # a nudge needs its own task; the others (welcome, notices, escalation) the whole plan
         whole = sorted({r.transition_id for r in rows if r.transition_id and r.kind not in NUDGES})
-        task_ids = [json.loads(r.payload or "{}").get("task") for r in rows if r.kind in NUDGES]
+        own_task = (*NUDGES, *drafts.KINDS)
+        task_ids = [json.loads(r.payload or "{}").get("task") for r in rows if r.kind in own_task]
+        with_doc = (*drafts.KINDS, *DOC_KINDS)  # rendered from the knowledge document
+        doc_ids = sorted({r.transition_id or 0 for r in rows if r.kind in with_doc} - {0})
         with session(self.services.engine) as s:
             transitions = {t.id: t for t in repo.transitions_by_id(s, ids=ids)}
+            users = {r.recipient for r in rows}
+            for i in doc_ids:  # drafts name the departing owner, the new owner and the manager
+                if i in transitions:
+                    t = transitions[i]
+                    users |= {t.departing_owner, t.new_owner, t.manager}
+            documents = knowledge_store.documents(s, transition_ids=doc_ids) if doc_ids else {}
             tasks = repo.tasks_of_many(s, transition_ids=whole)
             for k in repo.tasks_by_id(s, ids=[i for i in task_ids if i]):
                 if k.transition_id not in whole:
                     tasks.setdefault(k.transition_id, []).append(k)
-            people = repo.people(s, user_ids=[r.recipient for r in rows])
-            with_doc = [r.transition_id for r in rows if r.transition_id and r.kind in DOC_KINDS]
-            docs = knowledge_store.documents(s, transition_ids=with_doc)
-        return Context(transitions, tasks, people, docs)
+            people = repo.people(s, user_ids=users)
+        return Context(transitions, tasks, people, documents)
 
     def send(
         self, row: Outbox, context: Context | None = None, sent: list[dict[str, Any]] | None = None
@@ -205,16 +215,7 @@ class Dispatcher:
             self._not_mine(row)
             return 0
         try:
-            if "upload" in args:
-                resp = self._upload(row.recipient, args["upload"])
-            else:
-                resp = self.client.chat_postMessage(
-                    channel=row.recipient,
-                    metadata={"event_type": METADATA_TYPE, "event_payload": {"key": row.key}},
-                    unfurl_links=False,
-                    unfurl_media=False,
-                    **args,
-                )
+            resp = self._post(row, args)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc.response.status_code)
             if error in PERMANENT:
@@ -244,6 +245,20 @@ class Dispatcher:
         except Exception:  # the lease runs out; the next claim finds the message in Slack
             log.exception("outbox %s was posted but could not be marked sent", row.key)
         return 1
+
+    def _post(self, row: Outbox, args: dict[str, Any]) -> dict[str, Any]:
+        """Post a message carrying the row's key, or upload the row's file into the DM."""
+        if "file" in args:
+            channel, ts = deliver.upload(self.client, row.recipient, args["file"])
+            return {"channel": channel, "ts": ts}
+        resp = self.client.chat_postMessage(
+            channel=row.recipient,
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": row.key}},
+            unfurl_links=False,
+            unfurl_media=False,
+            **args,
+        )
+        return {"channel": resp.get("channel"), "ts": resp.get("ts")}
 
     def _retry(
         self, row: Outbox, error: str, *, uncertain: bool, wait: timedelta | None = None
@@ -300,14 +315,6 @@ class Dispatcher:
             s.commit()
         log.error("outbox %s failed permanently: %s", row.key, error)
 
-    def _upload(self, user: str, upload: dict[str, Any]) -> dict[str, Any]:
-        """A file with a comment into the user's DM (files upload v2: needs the DM's id)."""
-        channel = self.client.conversations_open(users=user)["channel"]["id"]
-        resp = self.client.files_upload_v2(channel=channel, **upload)
-        files = resp.get("files") or [resp.get("file") or {}]
-        shares = ((files[0].get("shares") or {}).get("private") or {}).get(channel) or [{}]
-        return {"channel": channel, "ts": shares[0].get("ts")}
-
     def _already_posted(self, row: Outbox) -> tuple[str, str] | None:
         """After a crash mid-send: look in the DM for a message carrying this row's key."""
         channel = row.recipient  # a digest goes to a channel
@@ -323,12 +330,13 @@ class Dispatcher:
                 include_all_metadata=True,
                 cursor=cursor,
             )
+            upload = invite_filename(row.transition_id or 0) if row.kind == drafts.INVITE else ""
             for m in resp.get("messages", []):
                 meta = m.get("metadata") or {}
                 if (
                     meta.get("event_type") == METADATA_TYPE
                     and (meta.get("event_payload") or {}).get("key") == row.key
-                ):
+                ) or (upload and deliver.carries_upload(m, upload)):
                     return channel, m.get("ts")
                 # a file carries no metadata: its name holds the row id (export.filename)
                 if row.kind == "doc" and any(
@@ -367,7 +375,7 @@ class Dispatcher:
         if row.kind in NOTICES:
             return nudges.notice(t, tasks, row.kind, payload, lang), ""
         if row.kind == "doc":
-            return {"upload": self.export(t, tasks, context.docs[t.id], row, payload, lang)}, ""
+            return {"file": self.export(t, tasks, context.documents[t.id], row, payload, lang)}, ""
         if t.state in TERMINAL:
             return None, f"transition {t.state}"
         if row.kind in NUDGES:
@@ -375,6 +383,19 @@ class Dispatcher:
             if task is None or task.done_at is not None:
                 return None, "task done"
             return nudges.nudge(t, task, task.id, row.kind, lang), ""
+        if row.kind in drafts.KINDS:
+            return deliver.render(
+                row_kind=row.kind,
+                payload=payload,
+                recipient=row.recipient,
+                t=t,
+                tasks=tasks,
+                doc=context.documents.get(t.id) or Document(),
+                people=context.people,
+                lang=lang,
+                emails=lambda users: deliver.lookup_emails(self.client, users),
+                now=self.services.clock(),
+            )
         if row.kind == "escalation":
             today = local_today(self.services.clock(), person.tz if person else "")
             overdue = [
@@ -388,7 +409,7 @@ class Dispatcher:
         if row.kind == "flag":
             return digest_messages.flag_message(t, payload["flag"], lang), ""
         if row.kind == "not_ready":
-            r = readiness(context.docs[t.id])
+            r = readiness(context.documents[t.id])
             if r.ready:
                 return None, "ready meanwhile"
             title = text(catalog(lang).milestone_title(row.milestone, t.planned))

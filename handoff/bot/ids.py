@@ -28,6 +28,9 @@ class Ids(StrEnum):
     DIGEST_FULL = "digest.full"
     BULK_VIEW = "handoff_bulk"
     BULK_PREVIEW = "bulk.preview"
+    COACH_VIEW = "coach.view"
+    COACH_TRANSITION = "coach.transition"
+    COACH_EMOTION = "coach.emotion"
 
 
 def check_unique() -> None:

@@ -125,7 +125,10 @@ def _message(transition_id: int, d: Due) -> outbox.Message:
         due_at=d.due_at,
         transition_id=transition_id,
         milestone=d.milestone,
-        payload={"task": d.task_id} if d.task_id else {},
+        payload={
+            **({"task": d.task_id} if d.task_id else {}),
+            **({"item": d.item} if d.item else {}),
+        },
     )
 
 

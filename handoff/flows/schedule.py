@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from handoff.flows import drafts
 from handoff.flows.calendar import WorkCalendar, local_today
 from handoff.flows.plans import Role, steps
 from handoff.flows.states import TERMINAL
 
 NUDGE_KINDS = ("milestone", "reminder", "snooze")  # a task's own messages
-PLANNED_KINDS = (*NUDGE_KINDS, "escalation", "not_ready")  # everything the scheduler plans
+PLANNED_KINDS = (*NUDGE_KINDS, "escalation", "not_ready", *drafts.KINDS)  # all planned
 REMINDER_AFTER_WORKING_DAYS = 2
 GHOST_REMINDERS = 2
+AFTER_MILESTONES = 1000  # send order of messages that belong to no milestone
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Facts:
     unreachable: frozenset[str] = frozenset()  # deactivated or unknown in Slack
     planned: bool = True
     ready: bool = True  # the knowledge document is ready for the customer (flows.knowledge)
+    anchor: date | None = None  # handoff date (planned) or start date (unplanned)
+    new_owner: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,12 @@ class Due:
 
     key: str
     recipient: str
-    kind: str  # milestone | reminder | snooze | escalation | not_ready
+    kind: str  # milestone | reminder | snooze | escalation | not_ready | draft | invite | guide
     due_at: datetime
     task_id: int | None = None
     milestone: str | None = None
     seq: int = 0
+    item: str = ""  # which guide (drafts.ONGOING_ROLE, week1 …)
 
 
 def task_key(transition_id: int, task: TaskFacts, kind: str) -> str:
@@ -106,6 +111,19 @@ def plan_messages(f: Facts) -> list[Due]:
                 task.seq,
             )
         )
+        out += [
+            Due(
+                task_key(f.id, task, x.kind),
+                task.assignee,
+                x.kind,
+                first,
+                task.id,
+                task.milestone,
+                task.seq,
+                x.item,
+            )
+            for x in drafts.extras_for(f.planned, task.milestone, task.role)
+        ]
         if task.snoozes:
             out.append(
                 Due(
@@ -146,6 +164,21 @@ def plan_messages(f: Facts) -> list[Due]:
                 max(cal.send_time(day, tz), second),
             )
         )
+    return out + weekly_guides(f)
+
+
+def weekly_guides(f: Facts) -> list[Due]:
+    """The new owner's week 1…4 checklists of their first 30 days solo, one a week."""
+    if f.anchor is None or not f.new_owner or f.new_owner in f.unreachable:
+        return []
+    tz = f.zones.get(f.new_owner)
+    out = []
+    for n, day in drafts.week_days(f.planned, f.anchor):
+        item = drafts.week_item(n)
+        at = max(f.calendar.send_time(f.calendar.next_working_day(day), tz), f.created_at)
+        key = f"t{f.id}:{item}:{f.new_owner}:guide"
+        # after any milestone nudge of the same hour
+        out.append(Due(key, f.new_owner, "guide", at, seq=AFTER_MILESTONES, item=item))
     return out
 
 

@@ -28,3 +28,33 @@ def user_ref(user_id: str | None) -> str:
 def channel_ref(channel_id: str | None) -> str:
     """A link to a channel id, or nothing when it is not a channel id."""
     return f"<#{channel_id}>" if channel_id and _CHANNEL_ID.match(channel_id) else ""
+
+
+def chunks(text: str, limit: int) -> list[str]:
+    """Split text into pieces of at most `limit` characters, at line ends where possible.
+
+    Nothing is dropped: a line longer than `limit` is cut into several pieces, never inside an
+    escaped entity such as `&amp;`.
+    """
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = limit
+            amp = line.rfind("&", max(0, cut - 6), cut)
+            if amp > 0 and ";" not in line[amp:cut]:
+                cut = amp  # keep an entity whole
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if current and len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not pieces:
+        pieces.append(current)
+    return pieces

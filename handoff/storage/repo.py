@@ -229,6 +229,8 @@ def facts(session: Session, *, transitions: list[Transition], country: str = "")
             unreachable=gone,
             planned=t.planned,
             ready=readiness(docs[t.id]).ready,
+            anchor=t.handoff_date,
+            new_owner=t.new_owner,
         )
         for t in transitions
     ]

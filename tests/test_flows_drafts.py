@@ -1,0 +1,148 @@
+"""Which drafts and guides follow which milestone, and what they are filled with (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+
+from handoff.flows import drafts as flow
+from handoff.flows.knowledge import Document
+from handoff.flows.plans import PLANNED, UNPLANNED, build_plan
+from handoff.flows.schedule import Facts, TaskFacts, plan_messages
+
+D, N, M = "U0DANA", "U0NOAH", "U0MAYA"
+
+
+def t(**changes):
+    base = dict(
+        account="Acme",
+        kind="rep_to_rep",
+        planned=True,
+        strategic=False,
+        reason="",
+        departing_owner=D,
+        new_owner=N,
+        manager=M,
+    )
+    return SimpleNamespace(**{**base, **changes})
+
+
+def test_every_planned_draft_belongs_to_the_playbook_milestone_and_role():
+    assert flow.drafts_for(True, "customer_comm", "departing") == ("intro_email",)
+    assert flow.drafts_for(True, "joint_meeting", "departing") == ("agenda",)
+    assert flow.drafts_for(True, "joint_meeting", "new_owner") == ("agenda",)
+    assert flow.drafts_for(True, "handoff", "departing") == ("announcement",)
+    assert flow.drafts_for(True, "follow_up", "new_owner") == ("follow_up",)
+    assert flow.drafts_for(True, "step_back", "departing") == ("step_back",)
+    assert flow.drafts_for(True, "customer_comm", "new_owner") == ()
+    assert flow.drafts_for(True, "joint_meeting", "manager") == ()
+
+
+def test_slots_name_only_milestones_and_roles_the_plans_have():
+    for (planned, milestone, role), names in flow.SLOTS.items():
+        step = next(s for s in (PLANNED if planned else UNPLANNED) if s.key == milestone)
+        assert role in step.roles and set(names) <= set(flow.DRAFT_NAMES)
+
+
+def test_the_invitation_and_the_ongoing_role_go_to_the_departing_owner():
+    kinds = [x.kind for x in flow.extras_for(True, "joint_meeting", "departing")]
+    assert kinds == ["draft", "invite"]
+    assert [x.kind for x in flow.extras_for(True, "joint_meeting", "new_owner")] == ["draft"]
+    [guide] = flow.extras_for(True, "fully_responsible", "departing")
+    unplanned = flow.extras_for(False, "fully_responsible", "departing")
+    assert unplanned == [flow.Extra("draft", ""), guide]  # the announcement, then the guide
+    assert guide.item == flow.ONGOING_ROLE
+    assert flow.extras_for(False, "fully_responsible", "new_owner") == []
+
+
+def test_weekly_checklists_start_at_t_or_at_full_responsibility():
+    assert [d.isoformat() for _, d in flow.week_days(True, date(2027, 1, 4))] == [
+        "2027-01-04",
+        "2027-01-11",
+        "2027-01-18",
+        "2027-01-25",
+    ]
+    assert flow.week_days(False, date(2026, 11, 30))[0] == (1, date(2026, 12, 14))
+
+
+def test_top_priorities_are_the_first_three_non_empty_lines():
+    doc = Document(values={"current": {"priorities": "\n- One\n\n• Two\n* Three\nFour"}})
+    assert flow.top_priorities(doc) == ("One", "Two", "Three")
+    short = flow.top_priorities(Document(values={"current": {"priorities": "Only"}}))
+    assert short == ("Only", flow.Missing("priority2"), flow.Missing("priority3"))
+
+
+def test_an_empty_document_gives_missing_values_never_empty_text():
+    fill = flow.fill(t(), Document(), {})
+    for name in ("departing", "customer", "reason", "goals", "project", "cadence"):
+        assert isinstance(getattr(fill, name), flow.Missing), name
+
+
+def test_the_champion_is_greeted_before_the_sponsor():
+    doc = Document(
+        stakeholders=[
+            {"name": "Stan", "role": "economic_sponsor"},
+            {"name": "  ", "role": "champion"},
+            {"name": "Carla", "role": "champion"},
+        ]
+    )
+    fill = flow.fill(t(reason="New role"), doc, {D: "Dana"})
+    assert (fill.customer, fill.sponsor, fill.departing, fill.reason) == (
+        "Carla",
+        "Stan",
+        "Dana",
+        "New role",
+    )
+
+
+def test_only_the_transitions_people_may_receive_drafts():
+    assert all(flow.may_receive(t(), u) for u in (D, N, M))
+    assert not flow.may_receive(t(), "U0OTTO") and not flow.may_receive(t(), "")
+    assert flow.invite_attendees(t()) == (D, N)
+    assert flow.invite_attendees(t(strategic=True)) == (D, N, M)
+
+
+def facts(state="planning", planned=True):
+    anchor = date(2027, 1, 4) if planned else date(2026, 11, 30)
+    plan = build_plan(planned=planned, anchor=anchor, today=date(2026, 11, 30), strategic=False)
+    who = {"departing": D, "new_owner": N, "manager": M}
+    tasks = tuple(
+        TaskFacts(i, k.milestone, k.seq, k.role.value, who[k.role.value], k.due_on)
+        for i, k in enumerate(plan, 1)
+    )
+    return Facts(
+        id=1,
+        state=state,
+        created_at=datetime(2026, 11, 30, 8, tzinfo=UTC),
+        manager=M,
+        tasks=tasks,
+        planned=planned,
+        anchor=anchor,
+        new_owner=N,
+    )
+
+
+def test_the_plan_sends_each_draft_right_after_its_milestone_and_four_checklists():
+    out = plan_messages(facts())
+    keys = [m.key for m in out]
+    i = keys.index("t1:customer_comm:departing:U0DANA:milestone")
+    assert keys[i + 1] == "t1:customer_comm:departing:U0DANA:draft"
+    assert out[i].due_at == out[i + 1].due_at
+    assert "t1:joint_meeting:departing:U0DANA:invite" in keys
+    assert "t1:fully_responsible:departing:U0DANA:guide" in keys
+    weeks = [m for m in out if m.item.startswith("week")]
+    assert [m.recipient for m in weeks] == [N] * 4
+    assert [m.due_at.date().isoformat() for m in weeks] == [
+        "2027-01-04",
+        "2027-01-11",
+        "2027-01-18",
+        "2027-01-25",
+    ]
+
+
+def test_an_unplanned_plan_has_no_step_back_and_a_closed_one_nothing():
+    keys = [m.key for m in plan_messages(facts(planned=False))]
+    assert "t1:customer_comm:departing:U0DANA:draft" in keys
+    assert "t1:retrospective:new_owner:U0NOAH:draft" in keys
+    assert not any("step_back" in k for k in keys)
+    assert plan_messages(facts(state="closed")) == []
