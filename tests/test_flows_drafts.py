@@ -140,9 +140,10 @@ def test_the_plan_sends_each_draft_right_after_its_milestone_and_four_checklists
     ]
 
 
-def test_an_unplanned_plan_has_no_step_back_and_a_closed_one_nothing():
+def test_an_unplanned_plan_has_no_step_back_and_a_closed_one_only_check_ins():
     keys = [m.key for m in plan_messages(facts(planned=False))]
     assert "t1:customer_comm:departing:U0DANA:draft" in keys
     assert "t1:retrospective:new_owner:U0NOAH:draft" in keys
     assert not any("step_back" in k for k in keys)
-    assert plan_messages(facts(state="closed")) == []
+    assert {m.kind for m in plan_messages(facts(state="closed"))} == {"survey"}
+    assert plan_messages(facts(state="cancelled")) == []

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.engine import Engine
 
-from handoff.bot import bulk, coach, commands, digest, home, knowledge, start, tasks
+from handoff.bot import bulk, coach, commands, digest, home, knowledge, metrics, start, tasks
 from handoff.bot.dispatch import SENDERS, Dispatcher
 from handoff.bot.ids import check_unique
 from handoff.bot.services import Clock, Services, utc_now
@@ -105,7 +105,7 @@ def build(
             )
         return None
 
-    for module in (commands, start, home, tasks, knowledge, bulk, digest, coach):
+    for module in (commands, start, home, tasks, knowledge, bulk, digest, coach, metrics):
         module.register(app, services, dispatcher)
     return Handoff(app=app, services=services, dispatcher=dispatcher)
 

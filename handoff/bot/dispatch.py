@@ -25,6 +25,7 @@ from handoff.flows.states import TERMINAL
 from handoff.messages import blocks, export, nudges
 from handoff.messages import digest as digest_messages
 from handoff.messages import knowledge as kb
+from handoff.messages import metrics as metrics_messages
 from handoff.messages.i18n import catalog, knowledge, lang_of, text
 from handoff.messages.ics import filename as invite_filename
 from handoff.messages.text import user_ref
@@ -374,6 +375,8 @@ class Dispatcher:
             return blocks.delivery_failed(t, payload, lang), ""
         if row.kind in NOTICES:
             return nudges.notice(t, tasks, row.kind, payload, lang), ""
+        if row.kind == "survey":  # the check-ins go on after the transition closed
+            return metrics_messages.survey_message(t, payload.get("item", ""), lang), ""
         if row.kind == "doc":
             return {"file": self.export(t, tasks, context.documents[t.id], row, payload, lang)}, ""
         if t.state in TERMINAL:

@@ -26,6 +26,8 @@ class Ids(StrEnum):
     HOME_SECTION = "home.section"
     HOME_LANG = "home.lang"
     DIGEST_FULL = "digest.full"
+    SURVEY_OPEN = "survey.open"
+    SURVEY_VIEW = "survey.view"
     BULK_VIEW = "handoff_bulk"
     BULK_PREVIEW = "bulk.preview"
     COACH_VIEW = "coach.view"

@@ -7,9 +7,11 @@ from typing import Any
 from handoff.bot.services import Services
 from handoff.flows import knowledge as kn
 from handoff.flows.calendar import local_today
+from handoff.flows.metrics import baseline_health
 from handoff.flows.plans import Role
 from handoff.messages import blocks, home
 from handoff.messages import knowledge as kb
+from handoff.messages import metrics as metrics_messages
 from handoff.messages.i18n import catalog, fmt_date, text
 from handoff.storage import knowledge as knowledge_store
 from handoff.storage import repo
@@ -58,7 +60,9 @@ def status_for(
             return blocks.note_message(text(c.status_none(blocks.escape(account[:80]))))
         tasks = repo.tasks(s, transition_id=t.id)
         doc = knowledge_store.document(s, transition_id=t.id)
+        recorded = knowledge_store.metrics(s, transition_id=t.id)
     lines = kb.summary_lines(doc, lang)
+    lines += ["", *metrics_messages.lines(recorded, baseline_health(doc), lang)]
     return blocks.status_message(t, tasks, lang, viewer=user_id, knowledge_lines=lines)
 
 

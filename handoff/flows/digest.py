@@ -47,6 +47,8 @@ class Row:
     flags: tuple[str, ...] = ()
     csat: int | None = None
     closed_at: datetime | None = None
+    health_before: int | None = None  # the document's health score
+    health_after: int | None = None  # the latest check-in's (30/60/90 days)
 
 
 @dataclass
@@ -63,6 +65,8 @@ class Digest:
     completed: int
     avg_csat: float | None
     delays: int  # milestones overdue or done late: transition-caused delays
+    health_kept: int = 0  # measured after the handoff: maintained or better
+    health_worse: int = 0
     at_risk: list[tuple[Row, int]] = field(default_factory=list)  # (row, risk), riskiest first
     at_risk_total: int = 0
 
@@ -108,6 +112,7 @@ def build(rows: list[Row], *, now: datetime, today: date, shown: int = AT_RISK_S
         key=lambda pair: (-pair[1], pair[0].handoff_date, pair[0].id),
     )
     at_risk = [pair for pair in scored if pair[1] > 0]
+    measured = [r for r in rows if r.health_before is not None and r.health_after is not None]
     return Digest(
         in_flight=len(open_rows),
         by_state={s: by_state[s] for s in ORDER if by_state.get(s)},
@@ -121,6 +126,8 @@ def build(rows: list[Row], *, now: datetime, today: date, shown: int = AT_RISK_S
         completed=len(done),
         avg_csat=round(sum(rated) / len(rated), 2) if rated else None,
         delays=sum(len(r.overdue) + r.late_done for r in open_rows),
+        health_kept=sum(1 for r in measured if r.health_after >= r.health_before),
+        health_worse=sum(1 for r in measured if r.health_after < r.health_before),
         at_risk=at_risk[:shown],
         at_risk_total=len(at_risk),
     )

@@ -8,7 +8,7 @@ nudge that already went out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from handoff.flows import drafts
 from handoff.flows.calendar import WorkCalendar, local_today
@@ -85,10 +85,53 @@ def reminder_day(f: Facts, task: TaskFacts) -> date:
     return f.calendar.add_working_days(start, REMINDER_AFTER_WORKING_DAYS)
 
 
+SURVEY_DAYS = (30, 60, 90)  # health, renewal risk, pipeline and advocacy after the handoff
+
+
+def surveys(f: Facts) -> list[Due]:
+    """The new owner's metric check-ins: the customer's handoff CSAT at the retrospective, and
+    the account's health at 30, 60 and 90 days after the handoff date (start, if unplanned).
+    They go on after the transition closed (not after a cancel)."""
+    if f.state == "cancelled" or not f.new_owner or f.new_owner in f.unreachable:
+        return []
+    tz = f.zones.get(f.new_owner)
+    out: list[Due] = []
+    retro = next(
+        (k for k in f.tasks if k.milestone == "retrospective" and k.role == Role.NEW_OWNER), None
+    )
+    if retro is not None:
+        at = max(f.calendar.send_time(retro.due_on, tz), f.created_at)
+        out.append(
+            Due(
+                f"t{f.id}:survey:csat:{f.new_owner}",
+                f.new_owner,
+                "survey",
+                at,
+                milestone="retrospective",
+                seq=retro.seq,
+                item="csat",
+            )
+        )
+    if f.anchor is not None:
+        for days in SURVEY_DAYS:
+            at = max(f.calendar.send_time(f.anchor + timedelta(days=days), tz), f.created_at)
+            out.append(
+                Due(
+                    f"t{f.id}:survey:d{days}:{f.new_owner}",
+                    f.new_owner,
+                    "survey",
+                    at,
+                    seq=AFTER_MILESTONES,
+                    item=f"d{days}",
+                )
+            )
+    return out
+
+
 def plan_messages(f: Facts) -> list[Due]:
     """Every message the transition's plan wants, given which tasks are done (in send order)."""
     if f.state in TERMINAL:
-        return []
+        return surveys(f)
     cal = f.calendar
     out: list[Due] = []
     ghost: list[datetime] = []
@@ -164,7 +207,7 @@ def plan_messages(f: Facts) -> list[Due]:
                 max(cal.send_time(day, tz), second),
             )
         )
-    return out + weekly_guides(f)
+    return out + weekly_guides(f) + surveys(f)
 
 
 def weekly_guides(f: Facts) -> list[Due]:

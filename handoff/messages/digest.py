@@ -76,6 +76,11 @@ def digest_message(digest: dg.Digest, scope: str, value: str, lang: str) -> dict
                     text(d.completeness(digest.avg_completeness, digest.ready, digest.in_flight)),
                     text(d.flags(flags)),
                     text(d.completed(digest.completed, digest.avg_csat)),
+                    *(
+                        [text(d.health(digest.health_kept, digest.health_worse))]
+                        if digest.health_kept + digest.health_worse
+                        else []
+                    ),
                 ]
             )
         )

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, or_, select
 
 from handoff.flows.digest import COMPLETED_WINDOW, Overdue, Row
 from handoff.flows.states import TERMINAL
-from handoff.storage.models import Flag, Metric, Task, Transition
+from handoff.storage.models import Flag, KnowledgeSection, Metric, Task, Transition
 
 
 def _scope(*, channel: str | None, manager: str | None, now: datetime) -> sa.ColumnElement:
@@ -62,14 +62,26 @@ def rows(
     ):
         flags.setdefault(tid, []).append(kind)
     csat: dict[int, int] = {}
-    for tid, value in session.exec(
-        select(Metric.transition_id, Metric.value).where(
-            col(Metric.transition_id).in_(ids), Metric.name == "csat"
+    after: dict[int, tuple[str, int]] = {}
+    for tid, name, value in session.exec(
+        select(Metric.transition_id, Metric.name, Metric.value).where(
+            col(Metric.transition_id).in_(ids)
         )
     ):
-        score = json.loads(value or "{}").get("score")
+        data = json.loads(value or "{}")
+        if name == "csat" and isinstance(data.get("score"), int):
+            csat[tid] = data["score"]
+        elif isinstance(data.get("health"), int) and name > after.get(tid, ("", 0))[0]:
+            after[tid] = (name, data["health"])  # d30 < d60 < d90: the latest wins
+    before: dict[int, int] = {}
+    for tid, data in session.exec(
+        select(KnowledgeSection.transition_id, KnowledgeSection.data).where(
+            col(KnowledgeSection.transition_id).in_(ids), KnowledgeSection.section == "risks"
+        )
+    ):
+        score = json.loads(data or "{}").get("health_score")
         if isinstance(score, int):
-            csat[tid] = score
+            before[tid] = score
     return [
         Row(
             id=t.id,
@@ -87,6 +99,8 @@ def rows(
             flags=tuple(sorted(set(flags.get(t.id, ())))),
             csat=csat.get(t.id),
             closed_at=t.closed_at,
+            health_before=before.get(t.id),
+            health_after=after[t.id][1] if t.id in after else None,
         )
         for t in ts
     ]

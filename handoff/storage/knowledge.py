@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from handoff.flows.knowledge import Document
-from handoff.storage.models import KnowledgeSection, Stakeholder
+from handoff.storage.models import KnowledgeSection, Metric, Stakeholder
 
 
 def documents(session: Session, *, transition_ids: Iterable[int]) -> dict[int, Document]:
@@ -127,3 +127,27 @@ def count_stakeholders(session: Session, *, transition_id: int) -> int:
     return len(
         session.exec(select(Stakeholder.id).where(Stakeholder.transition_id == transition_id)).all()
     )
+
+
+def save_metric(
+    session: Session,
+    *,
+    transition_id: int,
+    name: str,
+    value: dict[str, Any],
+    by: str,
+    now: datetime,
+) -> None:
+    """Record (or re-record) one metric of a transition."""
+    row = session.exec(
+        select(Metric).where(Metric.transition_id == transition_id, Metric.name == name)
+    ).first() or Metric(transition_id=transition_id, name=name, recorded_at=now)
+    row.value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    row.recorded_by, row.recorded_at = by, now
+    session.add(row)
+
+
+def metrics(session: Session, *, transition_id: int) -> dict[str, dict[str, Any]]:
+    """A transition's recorded metrics by name."""
+    rows = session.exec(select(Metric).where(Metric.transition_id == transition_id))
+    return {m.name: json.loads(m.value or "{}") for m in rows}

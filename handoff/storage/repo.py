@@ -176,11 +176,12 @@ def next_milestones(session: Session, *, transition_ids: list[int]) -> dict[int,
 def due_transitions(
     session: Session, *, now: datetime, limit: int = 500, transition_id: int | None = None
 ) -> list[Transition]:
-    """Open transitions the scheduler must look at (next_due_at reached); SKIP LOCKED on
-    PostgreSQL so replicas share the work."""
+    """Transitions the scheduler must look at (next_due_at reached; closed ones too, for the
+    new owner's check-ins after the handoff, not cancelled ones); SKIP LOCKED on PostgreSQL so
+    replicas share the work."""
     stmt = (
         select(Transition)
-        .where(col(Transition.next_due_at) <= now, col(Transition.state).not_in(TERMINAL))
+        .where(col(Transition.next_due_at) <= now, Transition.state != "cancelled")
         .order_by(Transition.next_due_at, Transition.id)
         .limit(limit)
     )

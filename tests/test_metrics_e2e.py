@@ -1,0 +1,86 @@
+"""The new owner's check-ins end to end: the DM at the right time, the modal, the status."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import select
+
+from handoff.storage import knowledge as store
+from handoff.storage.db import session
+from handoff.storage.models import Transition
+from tests.conftest import DEPARTING, NEW, OTHER
+from tests.test_engine_e2e import at, posted, travel
+from tests.test_start_e2e import start
+
+
+def survey_dms(emu, item):
+    return [c for c in posted(emu) if f":survey:{item}:" in json.dumps(c.args.get("metadata"))]
+
+
+def tid(handoff):
+    with session(handoff.services.engine) as s:
+        return s.exec(select(Transition.id)).one()
+
+
+def test_csat_is_asked_at_the_retrospective_and_recorded_with_checks(slack, emu, handoff, clock):
+    start(slack)  # handoff Mon 4 Jan 2027: retrospective Mon 1 Feb
+    travel(handoff, clock, at(2027, 1, 29, 20, 0))
+    assert survey_dms(emu, "csat") == []
+    travel(handoff, clock, at(2027, 2, 1, 14, 0))  # 09:00 New York
+    [dm] = survey_dms(emu, "csat")
+    assert dm.args["channel"] == NEW and "How smooth was the account transition" in json.dumps(
+        dm.args["blocks"]
+    )
+    msg = emu.messages(NEW)[-1]
+    t = tid(handoff)
+    # someone outside cannot record
+    slack.click(OTHER, "survey.open", f"{t}:csat")
+    assert slack.last_view().get("callback_id") != "survey.view"
+    slack.click_message_button(NEW, msg, "survey.open")
+    view = slack.last_view()
+    assert view["callback_id"] == "survey.view"
+    bad = slack.submit(NEW, view, {"comment": "fine"}).json()
+    assert bad["response_action"] == "errors" and set(bad["errors"]) == {"score"}
+    assert slack.submit(NEW, view, {"score": "4", "comment": "Smooth & <quick>"}).status == 200
+    with session(handoff.services.engine) as s:
+        assert store.metrics(s, transition_id=t)["csat"] == {
+            "score": 4,
+            "comment": "Smooth & <quick>",
+        }
+    updated = emu.message("D" + NEW, msg["ts"])
+    assert "survey.open" not in json.dumps(updated["blocks"]) and "Recorded by" in json.dumps(
+        updated["blocks"]
+    )
+    status = json.dumps(slack.slash(NEW, "status acme corp").json(), ensure_ascii=False)
+    assert "Handoff CSAT: *4/5*" in status
+
+
+def test_health_check_ins_go_on_after_the_handoff_closed(slack, emu, handoff, clock):
+    start(slack)
+    t = tid(handoff)
+    with session(handoff.services.engine) as s:
+        row = s.get(Transition, t)
+        row.state, row.next_due_at = "closed", at(2027, 2, 1, 0, 0)
+        s.add(row)
+        s.commit()
+    travel(handoff, clock, at(2027, 2, 3, 14, 0))  # T+30 is Wed 3 Feb
+    [d30] = survey_dms(emu, "d30")
+    assert d30.args["channel"] == NEW
+    msg = emu.messages(NEW)[-1]
+    slack.click_message_button(NEW, msg, "survey.open")
+    view = slack.last_view()
+    out = slack.submit(
+        NEW, view, {"health": "140", "renewal_risk": "same", "pipeline": "kept", "reference": "yes"}
+    ).json()
+    assert set(out["errors"]) == {"health"}
+    slack.submit(
+        NEW,
+        view,
+        {"health": "74", "renewal_risk": "lower", "pipeline": "grown", "reference": "yes"},
+    )
+    status = json.dumps(slack.slash(NEW, "status acme corp").json(), ensure_ascii=False)
+    assert "74 (30 d)" in status and "renewal risk Lower" in status
+    travel(handoff, clock, at(2027, 3, 5, 14, 0))
+    assert len(survey_dms(emu, "d60")) == 1 and len(survey_dms(emu, "d30")) == 1
+    assert DEPARTING not in {c.args["channel"] for c in survey_dms(emu, "d60")}
