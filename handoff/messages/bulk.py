@@ -53,7 +53,7 @@ def error_text(e: RowError, lang: str, *, slack: bool) -> str:
 def _sections(
     preview: Preview, lang: str, wave_size: int, *, slack: bool
 ) -> list[tuple[str, list[str]]]:
-    """(heading, lines) for waves, moved dates and errors; empty ones left out."""
+    """(heading, lines) for waves, moved dates, warnings and errors; empty ones left out."""
     c = catalog(lang)
     esc: Callable[[str], str] = escape if slack else str
     waves = [
@@ -72,10 +72,12 @@ def _sections(
         for s in preview.staged
         if s.moved
     ]
+    warnings = [error_text(e, lang, slack=slack) for e in preview.warnings]
     errors = [error_text(e, lang, slack=slack) for e in preview.errors]
     parts = [
         (text(c.waves_heading(wave_size)), waves),
         (text(c.moved_heading(len(moved))), moved),
+        (text(c.warnings_heading(len(warnings))), warnings),
         (text(c.errors_heading(len(errors))), errors),
     ]
     return [(heading, lines) for heading, lines in parts if lines]
