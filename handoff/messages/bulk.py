@@ -176,6 +176,22 @@ def preview_view(
     return _modal(PREVIEW_CALLBACK, lang, blocks, submit, meta)
 
 
+def checking_view(file_name: str, lang: str) -> dict[str, Any]:
+    """What the modal shows at once while the file is downloaded and checked."""
+    return note_view(text(catalog(lang).checking_text(escape(file_name))), lang)
+
+
+def check_failed_view(file_name: str, problems: Sequence[RowError], lang: str) -> dict[str, Any]:
+    """The file could not be checked at all (download, encoding, header): why, and what next."""
+    c = catalog(lang)
+    items = [error_text(e, lang, slack=True) for e in problems]
+    blocks: list[Block] = [
+        section(_chunk(text(c.check_failed(escape(file_name))), items, lang)),
+        context(text(c.check_again())),
+    ]
+    return _modal(DONE_CALLBACK, lang, blocks, None, "")
+
+
 def note_view(mrkdwn: str, lang: str) -> dict[str, Any]:
     """A closing modal with one line (import started, already running, file missing)."""
     return _modal(DONE_CALLBACK, lang, [section(mrkdwn)], None, "")
