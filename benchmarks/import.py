@@ -7,7 +7,7 @@ the next months, waves of HANDOFF_WAVE_SIZE=3) and runs the CLI's own function
 (`handoff.bot.import_cmd.run_import`: check, preview, create in batches with commits, welcome
 outbox rows). Prints rows/s and the total time, and checks that every row was created.
 
-Run: /work/venv-bulk/bin/python benchmarks/import.py [--rows 1000] [--people 200]
+Run: python benchmarks/import.py [--rows 1000] [--people 200]
 """
 
 from __future__ import annotations

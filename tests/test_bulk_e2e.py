@@ -37,20 +37,32 @@ def row(account: str, new: str = NEW, date_text: str = "2027-03-01", kind="rep_t
     return f"{account},{DEPARTING},{new},{MANAGER},{kind},{date_text}\n"
 
 
-def upload(slack, emu, content: str | bytes, *, valid_only: bool = False, user: str = OPS):
-    """/handoff bulk, then submit the modal with the file; the app's answer."""
+def submit_file(slack, emu, content: str | bytes, *, valid_only: bool = False, user: str = OPS):
+    """/handoff bulk, then submit the modal with the file; the modal and the app's answer."""
     assert slack.slash(user, "bulk").status == 200
     view = slack.last_view()
     raw = content.encode("utf-8") if isinstance(content, str) else content
     file = emu.add_file("accounts.csv", raw, user=user)
     values = {"file": [file], "options": ["valid_only"] if valid_only else []}
+    emu.clear_calls()
     return view, slack.submit(user, view, values)
 
 
-def confirm(slack, view, resp, user: str = OPS):
-    """Submit the preview the app answered with (same view id, as Slack keeps it)."""
-    preview = {**resp.json()["view"], "id": view["id"]}
-    return slack.submit(user, preview, {})
+def upload(slack, emu, content: str | bytes, *, valid_only: bool = False, user: str = OPS):
+    """Submit the file; the modal and what the app then put into it by views.update (the
+    preview, or the reason the file could not be checked)."""
+    view, resp = submit_file(slack, emu, content, valid_only=valid_only, user=user)
+    assert resp.status == 200
+    assert resp.json()["response_action"] == "update"
+    assert "Checking *accounts.csv*" in texts(resp.json()["view"])
+    (update,) = emu.calls_to("views.update")
+    assert update.args["view_id"] == view["id"] and not update.failed
+    return view, update.args["view"]
+
+
+def confirm(slack, view, preview, user: str = OPS):
+    """Submit the preview the app showed (same view id, as Slack keeps it)."""
+    return slack.submit(user, {**preview, "id": view["id"]}, {})
 
 
 def transitions(handoff):
@@ -72,15 +84,14 @@ def test_bulk_opens_a_modal_with_a_csv_file_input(slack, emu):
 
 
 def test_a_clean_file_is_previewed_then_created(slack, emu, handoff):
-    view, resp = upload(slack, emu, HEADER + row("Acme") + row("Beta", new=OTHER))
-    body = resp.json()
-    assert body["response_action"] == "update"
-    assert "*2* rows: *2* can be created" in texts(body["view"])
-    assert "submit" in body["view"]
+    view, preview = upload(slack, emu, HEADER + row("Acme") + row("Beta", new=OTHER))
+    assert preview["callback_id"] == "bulk.preview"
+    assert "*2* rows: *2* can be created" in texts(preview)
+    assert "submit" in preview
     assert transitions(handoff) == []  # a preview creates nothing
     download = emu.calls_to("files.download")
     assert download and not download[-1].failed
-    done = confirm(slack, view, resp)
+    done = confirm(slack, view, preview)
     assert done.json()["response_action"] == "update"
     assert [t.account for t in transitions(handoff)] == ["Acme", "Beta"]
     assert all(t.creator == OPS for t in transitions(handoff))
@@ -91,35 +102,35 @@ def test_a_clean_file_is_previewed_then_created(slack, emu, handoff):
 
 def test_errors_are_listed_with_line_numbers_and_nothing_is_created(slack, emu, handoff):
     content = HEADER + row("Acme") + row("Bad", kind="sales") + row("Acme")
-    view, resp = upload(slack, emu, content)
-    shown = texts(resp.json()["view"])
+    view, preview = upload(slack, emu, content)
+    shown = texts(preview)
     assert 'line 3: kind: \\"sales\\" is not a scenario' in shown
     assert "line 4: account: the same account as line 2" in shown
-    assert "submit" not in resp.json()["view"]  # nothing to confirm
-    confirm(slack, view, resp)  # a forged submit of the preview changes nothing
+    assert "submit" not in preview  # nothing to confirm
+    confirm(slack, view, preview)  # a forged submit of the preview changes nothing
     assert transitions(handoff) == []
 
 
 def test_valid_only_creates_the_valid_rows(slack, emu, handoff):
     content = HEADER + row("Acme") + row("Bad", kind="sales") + row("Beta", new=OTHER)
-    view, resp = upload(slack, emu, content, valid_only=True)
-    assert "submit" in resp.json()["view"]
-    confirm(slack, view, resp)
+    view, preview = upload(slack, emu, content, valid_only=True)
+    assert "submit" in preview
+    confirm(slack, view, preview)
     assert [t.account for t in transitions(handoff)] == ["Acme", "Beta"]
 
 
 def test_a_double_submit_creates_once(slack, emu, handoff):
-    view, resp = upload(slack, emu, HEADER + row("Acme"))
-    first = confirm(slack, view, resp)
-    second = confirm(slack, view, resp)
+    view, preview = upload(slack, emu, HEADER + row("Acme"))
+    first = confirm(slack, view, preview)
+    second = confirm(slack, view, preview)
     assert first.status == second.status == 200
     assert "already" in texts(second.json()["view"])
     assert len(transitions(handoff)) == 1
 
 
 def test_a_preview_staged_elsewhere_is_checked_again_and_created_once(slack, emu, handoff):
-    view, resp = upload(slack, emu, HEADER + row("Acme"))
-    preview = {**resp.json()["view"], "id": "V-OTHER-REPLICA"}
+    _, shown = upload(slack, emu, HEADER + row("Acme"))
+    preview = {**shown, "id": "V-OTHER-REPLICA"}
     slack.submit(OPS, preview, {})
     slack.submit(OPS, {**preview, "id": "V-THIRD"}, {})  # yet another replica: taken
     assert len(transitions(handoff)) == 1
@@ -127,9 +138,9 @@ def test_a_preview_staged_elsewhere_is_checked_again_and_created_once(slack, emu
 
 def test_a_large_import_updates_a_progress_dm(slack, emu, handoff):
     content = HEADER + "".join(row(f"Account {i:03d}", date_text="2027-06-07") for i in range(250))
-    view, resp = upload(slack, emu, content)
+    view, preview = upload(slack, emu, content)
     emu.clear_calls()
-    confirm(slack, view, resp)
+    confirm(slack, view, preview)
     assert len(transitions(handoff)) == 250
     posted = [c for c in emu.calls_to("chat.postMessage") if c.args.get("channel") == OPS]
     assert "0 of 250" in posted[0].args["text"]
@@ -145,12 +156,14 @@ def test_a_large_import_updates_a_progress_dm(slack, emu, handoff):
 def test_people_by_email_and_a_file_that_is_not_utf8(slack, emu, handoff):
     emu.add_user(NEW, "noah", real_name="Noah N", tz="America/New_York", email="noah@example.com")
     content = HEADER + f"Acme,{DEPARTING},Noah@Example.com,{MANAGER},rep_to_rep,2027-03-01\n"
-    view, resp = upload(slack, emu, content)
-    confirm(slack, view, resp)
-    assert [t.new_owner for t in transitions(handoff)] == [NEW]
+    view, preview = upload(slack, emu, content)
     assert emu.calls_to("users.lookupByEmail")
+    confirm(slack, view, preview)
+    assert [t.new_owner for t in transitions(handoff)] == [NEW]
     _, bad = upload(slack, emu, (HEADER + row("Café")).encode("latin-1"))
-    assert "line 1: file: the file is not UTF-8 text" in texts(bad.json()["view"])
+    assert "I could not check *accounts.csv*" in texts(bad)
+    assert "line 1: file: the file is not UTF-8 text" in texts(bad)
+    assert "submit" not in bad
 
 
 def test_no_file_is_answered_inline(slack, emu):
@@ -162,3 +175,48 @@ def test_no_file_is_answered_inline(slack, emu):
 
 def test_help_mentions_bulk(slack):
     assert "/handoff bulk" in slack.slash(MANAGER, "help").body
+
+
+def test_the_check_answers_with_a_checking_view_then_updates_it_by_view_id(slack, emu, handoff):
+    view, resp = submit_file(slack, emu, HEADER + row("Acme"))
+    answer = resp.json()
+    assert answer["response_action"] == "update"
+    assert "submit" not in answer["view"]  # nothing to press while the file is checked
+    methods = [c.method for c in emu.calls]
+    assert methods.index("files.info") < methods.index("views.update")
+    (update,) = emu.calls_to("views.update")
+    assert update.args["view_id"] == view["id"]
+    assert emu.view(view["id"])["callback_id"] == "bulk.preview"
+
+
+def test_a_file_that_cannot_be_downloaded_shows_why(slack, emu, handoff):
+    emu.fail("files.info", error="file_not_found")
+    _, shown = upload(slack, emu, HEADER + row("Acme"))
+    assert shown["callback_id"] == "bulk.done"
+    assert "I could not check *accounts.csv*, so nothing will be created" in texts(shown)
+    assert "I could not download the file from Slack; please try again" in texts(shown)
+    assert "submit" not in shown
+    assert transitions(handoff) == []
+
+
+def test_a_file_with_a_bad_header_shows_why_instead_of_a_preview(slack, emu, handoff):
+    _, shown = upload(slack, emu, "account,colour\nAcme,red\n")
+    assert shown["callback_id"] == "bulk.done"
+    assert "line 1: colour: unknown column" in texts(shown)
+    assert "line 1: departing_owner: this required column is missing" in texts(shown)
+
+
+def test_a_modal_closed_during_the_check_is_logged_once_and_left_alone(slack, emu, handoff, caplog):
+    emu.fail("views.update", error="not_found")
+    caplog.set_level("INFO", logger="handoff")
+    caplog.clear()
+    view, resp = submit_file(slack, emu, HEADER + row("Acme"))
+    assert resp.json()["response_action"] == "update"
+    (update,) = emu.calls_to("views.update")
+    assert update.failed == "not_found"
+    lines = [r for r in caplog.records if r.name.startswith("handoff")]
+    assert [r.getMessage() for r in lines] == [
+        f"bulk: modal {view['id']} was closed before its preview was ready"
+    ]
+    assert not emu.calls_to("chat.postMessage")
+    assert transitions(handoff) == []

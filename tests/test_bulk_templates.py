@@ -17,7 +17,7 @@ BULK_CODES = {
     "download_failed", "column_unknown", "column_twice", "column_missing", "field_count",
     "value_missing", "person_invalid", "kind_invalid", "planned_invalid", "date_invalid",
     "channel_invalid", "strategic_invalid", "account_twice", "no_wave", "lookup_failed",
-    "create_failed", "account_taken",
+    "create_failed", "account_taken", "over_wave", "check_failed",
 }  # fmt: skip
 
 
@@ -60,6 +60,9 @@ def test_every_macro_renders_within_slack_limits(lang):
         "moved_heading": (2,),
         "moved_line": (5, "Acme", "Mon 4 Jan 2027", "Mon 11 Jan 2027"),
         "errors_heading": (2,),
+        "warnings_heading": (1,),
+        "checking_text": ("accounts.csv",),
+        "check_failed": ("accounts.csv",),
         "more": (4,),
         "valid_only_note": (8,),
         "progress": (100, 1000),

@@ -219,3 +219,52 @@ def test_the_preview_shows_original_and_moved_dates_and_escapes_for_slack():
     dumped = str(view)
     assert "<!channel>" not in dumped and "<@U1>" not in dumped
     assert "submit" not in view  # errors and not valid-only: nothing to create
+
+
+def unplanned(account: str, date_text: str = "2026-12-07", new: str = "U0NOAH") -> str:
+    return row(account, date_text, new=new) + ",unplanned"
+
+
+def test_an_unplanned_row_is_never_moved_and_planned_rows_move_around_it():
+    # a planned 4 Jan handoff has customer communication and joint meeting in W52/W53 2026; an
+    # unplanned start on 21 Dec communicates in W52 (S+2…3) and meets in W52/W53 (S+7)
+    text = "\n".join(
+        [
+            HEADER + ",planned",
+            row("Planned", "2027-01-04") + ",planned",
+            unplanned("Gone", "2026-12-21"),
+        ]
+    )
+    p = preview(text + "\n", wave_size=1)
+    assert p.ok and not p.warnings
+    by_account = {s.request.account: s for s in p.staged}
+    assert [s.line for s in p.staged] == [2, 3]  # file order
+    assert not by_account["Gone"].moved  # placed first although it comes later in the file
+    assert by_account["Planned"].moved
+    assert by_account["Planned"].request.handoff_date > date(2027, 1, 4)
+
+
+def test_an_unplanned_row_over_the_wave_limit_is_a_warning_not_an_error():
+    text = "\n".join([HEADER + ",planned"] + [unplanned(f"Gone {i}") for i in range(3)])
+    p = preview(text + "\n", wave_size=1)
+    assert p.ok and [s.moved for s in p.staged] == [False, False, False]
+    assert [(w.line, w.column, w.code) for w in p.warnings] == [
+        (3, "handoff_date", "over_wave"),
+        (4, "handoff_date", "over_wave"),
+    ]
+    out = texts.preview_lines(p, "en", 1, valid_only=False)
+    assert "Warnings (2)" in out
+    assert (
+        "  line 3: handoff_date: unplanned, so it keeps its date although its new owner then has "
+        "more than 1 customer-facing milestones in a week (it will be created all the same; "
+        "planned rows move around it)" in out
+    )
+    view = texts.preview_view(p, "de", 1, valid_only=False, meta="{}")
+    assert "*Warnungen* (2)" in str(view) and "submit" in view  # warnings do not block
+
+
+def test_booked_weeks_warn_an_unplanned_row_too():
+    booked = {("U0NOAH", 2026, 50): 3}  # a 7 Dec start communicates on 9/10 Dec: W50
+    parsed = bulk.parse_csv(HEADER + ",planned\n" + unplanned("Gone") + "\n")
+    p = bulk.check(parsed, people=PEOPLE, today=TODAY, taken=set(), wave_size=3, booked=booked)
+    assert not p.staged[0].moved and [w.line for w in p.warnings] == [2]

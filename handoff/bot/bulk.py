@@ -70,6 +70,13 @@ class Staging:
             self._entries[view_id] = _Entry(None, time.monotonic())
             return True, entry.checked if entry else None
 
+    def drop(self, view_id: str) -> None:
+        """Forget a checked file whose preview never showed (the modal was closed)."""
+        with self._lock:
+            entry = self._entries.get(view_id)
+            if entry is not None and entry.checked is not None:
+                del self._entries[view_id]
+
     def _expire(self) -> None:
         cutoff = time.monotonic() - self._ttl
         for key in [k for k, e in self._entries.items() if e.at < cutoff]:
@@ -103,15 +110,32 @@ def download(client: WebClient, file_id: str) -> str:
         raise FileProblem("not_utf8") from None
 
 
-def submitted(view: dict[str, Any]) -> tuple[str | None, bool]:
-    """The upload modal's file id and the valid-only choice."""
+@dataclass(frozen=True)
+class Upload:
+    """What the upload modal was submitted with."""
+
+    file_id: str | None
+    file_name: str
+    valid_only: bool
+
+
+def submitted(view: dict[str, Any]) -> Upload:
+    """The upload modal's file (id and name) and the valid-only choice."""
     values = view.get("state", {}).get("values", {})
     element = next(iter((values.get(views.FILE_BLOCK) or {}).values()), {})
     files = element.get("files") or []
     options = next(iter((values.get(views.OPTIONS_BLOCK) or {}).values()), {})
     chosen = options.get("selected_options") or []
     valid_only = any(o.get("value") == "valid_only" for o in chosen)
-    return (files[0].get("id") if files else None), valid_only
+    first = files[0] if files else {}
+    name = first.get("name") or first.get("title") or first.get("id") or ""
+    return Upload(first.get("id"), name, valid_only)
+
+
+def unreadable(preview: Preview) -> bool:
+    """Nothing could be read as rows (download, encoding, header, size): no preview to show."""
+    too_many = any(e.code == "too_many_rows" for e in preview.errors)
+    return bool(preview.errors) and (preview.total == 0 or too_many)
 
 
 def _problem_preview(code: str) -> Preview:
@@ -147,16 +171,29 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         user = body["user"]["id"]
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
         lang = services.lang_for(user)
-        file_id, valid_only = submitted(view)
-        if not file_id:
+        upload = submitted(view)
+        if not upload.file_id:
             ack(response_action="errors", errors=views.file_errors(lang))
             return
-        checked = check(client, user, team, file_id)
-        meta = json.dumps({"file": file_id, "valid_only": valid_only, "team": team})
-        staging.put(view["id"], checked)
+        # Slack waits 3 s for the answer: show "Checking …" now, the preview once it is ready
+        ack(response_action="update", view=views.checking_view(upload.file_name, lang))
+        try:
+            checked = check(client, user, team, upload.file_id)
+        except Exception:
+            log.exception("bulk check of %s by %s failed", upload.file_id, user)
+            checked = importer.Checked(preview=_problem_preview("check_failed"))
+        if unreadable(checked.preview):
+            errors = checked.preview.errors
+            _show(client, view["id"], views.check_failed_view(upload.file_name, errors, lang))
+            return
+        meta = json.dumps({"file": upload.file_id, "valid_only": upload.valid_only, "team": team})
+        staging.put(view["id"], checked)  # before the preview shows, so Create finds it
         wave = services.settings.wave_size
-        preview = views.preview_view(checked.preview, lang, wave, valid_only=valid_only, meta=meta)
-        ack(response_action="update", view=preview)
+        preview = views.preview_view(
+            checked.preview, lang, wave, valid_only=upload.valid_only, meta=meta
+        )
+        if not _show(client, view["id"], preview):
+            staging.drop(view["id"])
 
     @app.view(Ids.BULK_PREVIEW.value)
     def preview_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
@@ -209,6 +246,24 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         log.info("bulk import by %s: %s created", user, outcome.created)
         plan(services, services.clock())
         dispatcher.tick()
+
+
+def _show(client: WebClient, view_id: str, view: dict[str, Any]) -> bool:
+    """views.update of the modal by its id; False when it is gone (closed meanwhile) or Slack
+    would not take it."""
+    try:
+        client.views_update(view_id=view_id, view=view)
+        return True
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else ""
+        if error == "not_found":
+            log.info("bulk: modal %s was closed before its preview was ready", view_id)
+        else:
+            log.warning("bulk: views.update of %s failed: %s", view_id, error or exc)
+        return False
+    except OSError as exc:
+        log.warning("bulk: views.update of %s failed: %s", view_id, exc)
+        return False
 
 
 def _post(client: WebClient, user: str, msg: dict[str, Any]) -> tuple[str, str] | None:

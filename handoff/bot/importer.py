@@ -11,13 +11,13 @@ from datetime import date, datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import IntegrityError
 
 from handoff.bot.services import Services
 from handoff.bot.start import welcome_messages
 from handoff.flows import bulk
 from handoff.flows.plans import build_plan, steps
 from handoff.flows.start import Person, account_key
+from handoff.storage import bulk as stored
 from handoff.storage import outbox, repo
 from handoff.storage.db import session
 
@@ -120,8 +120,8 @@ def create(
 ) -> Outcome:
     """Create the staged transitions with their welcome messages, committing every `batch`.
 
-    An account that got an open transition meanwhile fails alone (savepoint per row); the
-    creator defaults to each row's manager (the CLI has no Slack user).
+    An account that got an open transition meanwhile fails alone (its row is reported, the
+    batch goes on); the creator defaults to each row's manager (the CLI has no Slack user).
     """
     staged = checked.preview.staged
     out = Outcome()
@@ -144,40 +144,31 @@ def _create_batch(
     today: date,
     now: datetime,
 ) -> None:
+    """One batch in one transaction: two inserts for the transitions and their tasks, one for
+    the welcome messages. An account with an open transition (one opened since the check
+    included) is skipped by the insert itself and reported as its row's error."""
     country = services.settings.holiday_country
     calendar = repo.calendar_for(country)
+    new = []
+    for row in rows:
+        req = row.request
+        assert req.handoff_date is not None
+        plan = build_plan(
+            planned=req.planned,
+            anchor=req.handoff_date,
+            today=today,
+            strategic=req.strategic,
+            calendar=calendar,
+        )
+        new.append(stored.NewTransition(creator or req.manager or "", req, plan))
     welcome: list[outbox.Message] = []
     with session(services.engine) as s:
-        taken = repo.taken_accounts(
-            s, team_id=team_id, keys=[account_key(r.request.account) for r in rows]
+        created = stored.create_transitions(
+            s, team_id=team_id, new=new, started_on=today, holiday_country=country, now=now
         )
-        for row in rows:
-            req = row.request
-            if account_key(req.account) in taken:
-                out.failures.append(bulk.RowError(row.line, "account", "account_taken"))
-                continue
-            assert req.handoff_date is not None
-            plan = build_plan(
-                planned=req.planned,
-                anchor=req.handoff_date,
-                today=today,
-                strategic=req.strategic,
-                calendar=calendar,
-            )
-            try:
-                with s.begin_nested():
-                    t = repo.create_transition(
-                        s,
-                        team_id=team_id,
-                        creator=creator or req.manager or "",
-                        req=req,
-                        plan=plan,
-                        started_on=today,
-                        holiday_country=country,
-                        now=now,
-                    )
-            except IntegrityError:
-                log.info("bulk: %r got an open transition meanwhile", req.account)
+        for row, t in zip(rows, created, strict=True):
+            if t is None:
+                log.info("bulk: %r got an open transition meanwhile", row.request.account)
                 out.failures.append(bulk.RowError(row.line, "account", "account_taken"))
                 continue
             out.transition_ids.append(t.id)

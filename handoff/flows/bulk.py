@@ -101,6 +101,7 @@ class Preview:
     errors: list[RowError]
     total: int
     bad_lines: frozenset[int] = field(default_factory=frozenset)
+    warnings: list[RowError] = field(default_factory=list)  # created all the same
 
     @property
     def ok(self) -> bool:
@@ -284,13 +285,15 @@ def check(
         errors.extend(RowError(row.line, column, code) for column, code in codes.items())
         if not codes:
             valid.append(row)
-    staged, wave_errors = stage(
+    staged, wave_errors, warnings = stage(
         valid, today=today, wave_size=wave_size, calendar=calendar, booked=booked
     )
     errors.extend(wave_errors)
     errors.sort(key=lambda e: (e.line, COLUMNS.index(e.column) if e.column in COLUMNS else -1))
     bad = frozenset(e.line for e in errors)
-    return Preview(staged=staged, errors=errors, total=parsed.total, bad_lines=bad)
+    return Preview(
+        staged=staged, errors=errors, total=parsed.total, bad_lines=bad, warnings=warnings
+    )
 
 
 def _request(row: Row) -> StartRequest:
@@ -332,38 +335,54 @@ def stage(
     wave_size: int,
     calendar: WorkCalendar | None = None,
     booked: Mapping[Week, int] | None = None,
-) -> tuple[list[Staged], list[RowError]]:
-    """Move handoff dates later by whole weeks until no new owner has more than `wave_size`
-    customer-facing milestones in any ISO week; rows are served in file order."""
+) -> tuple[list[Staged], list[RowError], list[RowError]]:
+    """Stage rows so that no new owner has more than `wave_size` customer-facing milestones in
+    any ISO week: (staged rows in file order, errors, warnings).
+
+    An unplanned row (an emergency departure) never moves: it is placed first, at its date, and
+    only warned about when it exceeds the limit. Planned rows then move later by whole weeks,
+    in file order, around everything already booked.
+    """
     cal = calendar or WorkCalendar()
     load: Counter[Week] = Counter(booked or {})
-    limit = today + timedelta(days=MAX_FUTURE_DAYS)
+    rows = list(rows)
     staged: list[Staged] = []
     errors: list[RowError] = []
-    for row in rows:
+    warnings: list[RowError] = []
+    for row in (r for r in rows if not r.planned):
+        assert row.handoff_date is not None
+        weeks = _weeks(row, row.handoff_date, today, cal)
+        if not _fits(load, row.new_owner, weeks, wave_size):
+            warnings.append(RowError(row.line, "handoff_date", "over_wave", str(wave_size)))
+        _book(load, row.new_owner, weeks)
+        staged.append(Staged(line=row.line, request=_request(row), original_date=row.handoff_date))
+    limit = today + timedelta(days=MAX_FUTURE_DAYS)
+    for row in (r for r in rows if r.planned):
         assert row.handoff_date is not None
         anchor = row.handoff_date
-        while True:
-            weeks = customer_weeks(
-                planned=row.planned,
-                anchor=anchor,
-                today=today,
-                strategic=row.strategic,
-                calendar=cal,
-            )
-            if _fits(load, row.new_owner, weeks, wave_size):
-                break
+        weeks = _weeks(row, anchor, today, cal)
+        while not _fits(load, row.new_owner, weeks, wave_size) and anchor <= limit:
             anchor += WEEK
-            if anchor > limit:
-                break
+            weeks = _weeks(row, anchor, today, cal)
         if anchor > limit:
             errors.append(RowError(row.line, "handoff_date", "no_wave", str(wave_size)))
             continue
-        for (year, week), n in weeks.items():
-            load[(row.new_owner, year, week)] += n
+        _book(load, row.new_owner, weeks)
         request = replace(_request(row), handoff_date=anchor)
         staged.append(Staged(line=row.line, request=request, original_date=row.handoff_date))
-    return staged, errors
+    staged.sort(key=lambda s: s.line)
+    return staged, errors, warnings
+
+
+def _weeks(row: Row, anchor: date, today: date, cal: WorkCalendar) -> Counter[tuple[int, int]]:
+    return customer_weeks(
+        planned=row.planned, anchor=anchor, today=today, strategic=row.strategic, calendar=cal
+    )
+
+
+def _book(load: Counter[Week], owner: str, weeks: Mapping[tuple[int, int], int]) -> None:
+    for (year, week), n in weeks.items():
+        load[(owner, year, week)] += n
 
 
 def _fits(

@@ -53,7 +53,7 @@ def error_text(e: RowError, lang: str, *, slack: bool) -> str:
 def _sections(
     preview: Preview, lang: str, wave_size: int, *, slack: bool
 ) -> list[tuple[str, list[str]]]:
-    """(heading, lines) for waves, moved dates and errors; empty ones left out."""
+    """(heading, lines) for waves, moved dates, warnings and errors; empty ones left out."""
     c = catalog(lang)
     esc: Callable[[str], str] = escape if slack else str
     waves = [
@@ -72,10 +72,12 @@ def _sections(
         for s in preview.staged
         if s.moved
     ]
+    warnings = [error_text(e, lang, slack=slack) for e in preview.warnings]
     errors = [error_text(e, lang, slack=slack) for e in preview.errors]
     parts = [
         (text(c.waves_heading(wave_size)), waves),
         (text(c.moved_heading(len(moved))), moved),
+        (text(c.warnings_heading(len(warnings))), warnings),
         (text(c.errors_heading(len(errors))), errors),
     ]
     return [(heading, lines) for heading, lines in parts if lines]
@@ -172,6 +174,22 @@ def preview_view(
     creatable = bool(preview.staged) and (preview.ok or valid_only)
     submit = text(catalog(lang).create_submit()) if creatable else None
     return _modal(PREVIEW_CALLBACK, lang, blocks, submit, meta)
+
+
+def checking_view(file_name: str, lang: str) -> dict[str, Any]:
+    """What the modal shows at once while the file is downloaded and checked."""
+    return note_view(text(catalog(lang).checking_text(escape(file_name))), lang)
+
+
+def check_failed_view(file_name: str, problems: Sequence[RowError], lang: str) -> dict[str, Any]:
+    """The file could not be checked at all (download, encoding, header): why, and what next."""
+    c = catalog(lang)
+    items = [error_text(e, lang, slack=True) for e in problems]
+    blocks: list[Block] = [
+        section(_chunk(text(c.check_failed(escape(file_name))), items, lang)),
+        context(text(c.check_again())),
+    ]
+    return _modal(DONE_CALLBACK, lang, blocks, None, "")
 
 
 def note_view(mrkdwn: str, lang: str) -> dict[str, Any]:
