@@ -42,11 +42,11 @@ class Row:
     manager: str
     completeness: int
     ready: bool
+    closed_at: datetime | None = None
     overdue: tuple[Overdue, ...] = ()
     late_done: int = 0  # milestones completed after their due day
     flags: tuple[str, ...] = ()
     csat: int | None = None
-    closed_at: datetime | None = None
     health_before: int | None = None  # the document's health score
     health_after: int | None = None  # the latest check-in's (30/60/90 days)
 

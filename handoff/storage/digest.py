@@ -32,7 +32,22 @@ def rows(
 ) -> list[Row]:
     """The digest rows of a channel's (or a manager's) transitions."""
     where = _scope(channel=channel, manager=manager, now=now)
-    ts = session.exec(select(Transition).where(where).order_by(Transition.id)).all()
+    columns = (
+        Transition.id,
+        Transition.account,
+        Transition.state,
+        Transition.planned,
+        Transition.handoff_date,
+        Transition.departing_owner,
+        Transition.new_owner,
+        Transition.manager,
+        Transition.completeness,
+        Transition.doc_ready,
+        Transition.closed_at,
+    )
+    # plain tuples, not ORM objects: ten thousand rows stay well under a second
+    ts = session.connection().execute(sa.select(*columns).where(where).order_by(Transition.id))
+    ts = ts.all()
     if not ts:
         return []
     ids = select(Transition.id).where(where)
@@ -84,23 +99,13 @@ def rows(
             before[tid] = score
     return [
         Row(
-            id=t.id,
-            account=t.account,
-            state=t.state,
-            planned=t.planned,
-            handoff_date=t.handoff_date,
-            departing_owner=t.departing_owner,
-            new_owner=t.new_owner,
-            manager=t.manager,
-            completeness=t.completeness,
-            ready=t.doc_ready,
-            overdue=tuple(overdue.get(t.id, ())),
-            late_done=int(late.get(t.id, 0)),
-            flags=tuple(sorted(set(flags.get(t.id, ())))),
-            csat=csat.get(t.id),
-            closed_at=t.closed_at,
-            health_before=before.get(t.id),
-            health_after=after[t.id][1] if t.id in after else None,
+            *t,
+            overdue=tuple(overdue.get(t[0], ())),
+            late_done=int(late.get(t[0], 0)),
+            flags=tuple(sorted(set(flags.get(t[0], ())))),
+            csat=csat.get(t[0]),
+            health_before=before.get(t[0]),
+            health_after=after[t[0]][1] if t[0] in after else None,
         )
         for t in ts
     ]
