@@ -24,6 +24,7 @@ from handoff.settings import Settings
 SECRET = "demo-signing-secret"
 TOKEN = "xoxb-demo"
 ACCOUNT = "Acme Corp"
+CHANNEL, CHANNEL_NAME = "C0CSLEADS", "#cs-leads"  # where the manager digest goes
 
 
 class InlineExecutor(Executor):
@@ -102,8 +103,11 @@ class Transcript:
         args = call.args
         stamp = call.at.astimezone(self.tz).strftime("%a %d %b %H:%M")
         if call.method == "chat.postMessage":
-            who = self.name(args.get("channel", ""))
-            print(f"  {stamp}  DM to {who}:", file=self.out)
+            channel = str(args.get("channel", ""))
+            where = (
+                f"post in {CHANNEL_NAME}" if channel == CHANNEL else f"DM to {self.name(channel)}"
+            )
+            print(f"  {stamp}  {where}:", file=self.out)
             for line in render(args, self.name).splitlines():
                 print(f"  {'':12}  │ {line}", file=self.out)
         elif call.method in ("views.open", "views.push"):
@@ -152,6 +156,7 @@ def render(args: dict[str, Any], name: Callable[[str], str]) -> str:
             lines.append("─" * 40)
     text = "\n".join(lines) if lines else str(args.get("text", ""))
     text = re.sub(r"<@(U[A-Z0-9]+)>", lambda m: name(m.group(1)), text)
+    text = text.replace(f"<#{CHANNEL}>", CHANNEL_NAME)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -168,6 +173,7 @@ def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO)
         tempfile.TemporaryDirectory(prefix="handoff-demo-") as tmp,
         SlackEmulator(clock=clock, token=TOKEN) as emu,
     ):
+        emu.add_channel(CHANNEL, CHANNEL_NAME.lstrip("#"))
         for user_id, (handle, real, tz) in PEOPLE.items():
             emu.add_user(
                 user_id, handle, real_name=real, tz=tz, locale="de-DE" if lang == "de" else "en-US"
@@ -282,6 +288,10 @@ RISKS = {
     "mitigations": "Dana promised the forecasting workshop in January.",
     "red_flags": "A rival is talking to the VP Operations.",
 }
+SURVEY = {
+    "csat": {"score": "5", "comment": "Noah knew our goals from day one."},
+    "d30": {"health": "74", "renewal_risk": "lower", "pipeline": "grown", "reference": "yes"},
+}
 STAKEHOLDERS = (
     {
         "name": "Clara Fischer",
@@ -351,6 +361,7 @@ class Story:
                 "handoff_date": anchor.isoformat(),
                 "strategic": ["strategic"],
                 "reason": "Dana moves to the enterprise team",
+                "digest_channel": CHANNEL,
             },
         )
         if resp.status != 200 or (resp.json() or {}).get("response_action") == "errors":
@@ -363,6 +374,10 @@ class Story:
         )
         hour = start.replace(minute=0, second=0, microsecond=0)
         day = start.date()
+        # a week before the handoff (a week after the start, if unplanned) Maya asks for a digest
+        digest_at = datetime.combine(
+            anchor + timedelta(days=-7 if planned else 7), datetime.min.time(), tzinfo=UTC
+        ) + timedelta(hours=10)
         while hour < end:
             hour += timedelta(hours=1)
             self.clock.set(hour)
@@ -371,6 +386,11 @@ class Story:
                 self.pending_header = (hour, anchor)
             tick(self.handoff)
             self.act()
+            if hour == digest_at:
+                self.flush()
+                self.t.say(f"  Maya types /handoff digest in {CHANNEL_NAME}")
+                self.driver.slash(c.manager, "digest", channel_id=CHANNEL)
+                self.flush()
         self.t.say("")
         self.show_reply(
             self.driver.slash(c.new_owner, f"status {ACCOUNT}"), "Noah: /handoff status"
@@ -413,6 +433,11 @@ class Story:
                     if b.get("type") == "actions"
                     for e in b.get("elements", [])
                 ]
+                survey = next((e for e in buttons if e.get("action_id") == "survey.open"), None)
+                if survey is not None and (user, msg["ts"]) not in self.handled:
+                    self.handled.add((user, msg["ts"]))
+                    self.record(user, msg, survey["value"].split(":")[1])
+                    continue
                 done = next((e for e in buttons if e.get("action_id") == "task.done"), None)
                 if done is None:
                     continue
@@ -435,6 +460,16 @@ class Story:
                 self.driver.click_message_button(user, msg, "task.done")
                 self.driver.submit(user, self.driver.last_view(), {"note": note})
                 self.flush()
+
+    def record(self, user: str, msg: dict[str, Any], item: str) -> None:
+        """Noah records the customer's CSAT, and later the account's health."""
+        values = SURVEY.get(item)
+        if values is None:
+            return
+        self.t.say(f"  {self.t.name(user)} clicks Record: {', '.join(map(str, values.values()))}")
+        self.driver.click_message_button(user, msg, "survey.open")
+        self.driver.submit(user, self.driver.last_view(), values)
+        self.flush()
 
     def work_on_document(self, user: str, milestone: str, msg: dict[str, Any]) -> None:
         """Dana fills the knowledge document when planning begins (all but the risks) and adds

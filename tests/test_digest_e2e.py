@@ -69,7 +69,7 @@ def test_digest_where_the_bot_is_not_or_nothing_reports_answers_ephemerally(slac
     emu.clear_calls()
     slack.slash(NEW, "digest", channel_id="C0GENERAL")
     [reply] = emu.calls_to("response_url")
-    assert "No handoff reports to" in json.dumps(reply.args)
+    assert "Nothing to report in" in json.dumps(reply.args)
     assert not emu.calls_to("chat.postMessage")
 
 

@@ -12,7 +12,7 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handoff.bot.dispatch import Dispatcher
+from handoff.bot.dispatch import METADATA_TYPE, Dispatcher
 from handoff.bot.ids import Ids
 from handoff.bot.services import Services
 from handoff.flows import digest as dg
@@ -145,7 +145,13 @@ def on_demand(
         respond(response_type="ephemeral", replace_original=False, **blocks.note_message(note))
         return
     try:
-        client.chat_postMessage(channel=channel, unfurl_links=False, **answer)
+        key = f"digest:{channel}:{user}:{services.clock().strftime('%Y%m%dT%H%M%S')}"
+        client.chat_postMessage(
+            channel=channel,
+            unfurl_links=False,
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
+            **answer,
+        )
     except SlackApiError as exc:
         error = exc.response.get("error")
         log.info("/handoff digest in %s by %s: %s", channel, user, error)
