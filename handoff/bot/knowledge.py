@@ -81,6 +81,19 @@ class Doc:
                 return None
             return t, store.document(s, transition_id=t.id)
 
+    def begin(
+        self, client: WebClient, body: dict, tid: int | None, action: str, key: str | None = None
+    ) -> tuple[str, str, Transition, kn.Document] | None:
+        """A click's user, language, transition and document; None (told, logged) if the user
+        may not see them or the section is unknown."""
+        user = body["user"]["id"]
+        lang = self.services.lang_for(user)
+        loaded = self.load(body, tid, action)
+        if loaded is None or (key is not None and key not in kn.BY_KEY):
+            self.refuse(client, body, lang, text(texts(lang).not_allowed_doc()))
+            return None
+        return user, lang, *loaded
+
     def refuse(self, client: WebClient, body: dict, lang: str, message: str) -> None:
         """Tell the user, in a small modal (works from messages, modals and the App Home)."""
         view = {
@@ -171,13 +184,10 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     @app.action(Ids.DOC_OPEN.value)
     def doc_open(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        user = body["user"]["id"]
-        lang = services.lang_for(user)
-        loaded = d.load(body, _int(action.get("value")), "doc.open")
-        if loaded is None:
-            d.refuse(client, body, lang, text(texts(lang).not_allowed_doc()))
+        begun = d.begin(client, body, _int(action.get("value")), "doc.open")
+        if begun is None:
             return
-        t, doc = loaded
+        user, lang, t, doc = begun
         view = d.overview(t, doc, user, lang)
         if (body.get("view") or {}).get("type") == "modal":
             client.views_push(trigger_id=body["trigger_id"], view=view)
@@ -188,15 +198,12 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     @app.action(Ids.HOME_SECTION.value)
     def doc_section(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        user = body["user"]["id"]
-        lang = services.lang_for(user)
         value = action.get("value") or (action.get("selected_option") or {}).get("value")
         tid, _, key = str(value or "").partition(":")
-        loaded = d.load(body, _int(tid), "doc.section")
-        if loaded is None or key not in kn.BY_KEY:
-            d.refuse(client, body, lang, text(texts(lang).not_allowed_doc()))
+        begun = d.begin(client, body, _int(tid), "doc.section", key)
+        if begun is None:
             return
-        t, doc = loaded
+        user, lang, t, doc = begun
         current = body.get("view") or {}
         if current.get("type") == "modal":
             view = d.section_view(t, doc, key, lang, root=current.get("id"))
@@ -250,14 +257,11 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     @app.action(Ids.DOC_REVIEW.value)
     def review(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        user = body["user"]["id"]
-        lang = services.lang_for(user)
         tid, _, key = str(action.get("value") or "").partition(":")
-        loaded = d.load(body, _int(tid), "doc.review")
-        if loaded is None or key not in kn.BY_KEY:
-            d.refuse(client, body, lang, text(texts(lang).not_allowed_doc()))
+        begun = d.begin(client, body, _int(tid), "doc.review", key)
+        if begun is None:
             return
-        t, _ = loaded
+        user, lang, t, _ = begun
         if user != t.new_owner:
             log.warning("refused review of %s/%s by %s: not the new owner", t.id, key, user)
             d.refuse(client, body, lang, text(texts(lang).only_new_owner_reviews()))
@@ -274,13 +278,10 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     @app.action(Ids.DOC_STAKEHOLDER_ADD.value)
     def stakeholder_add(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        user = body["user"]["id"]
-        lang = services.lang_for(user)
-        loaded = d.load(body, _int(action.get("value")), "doc.stakeholder.add")
-        if loaded is None:
-            d.refuse(client, body, lang, text(texts(lang).not_allowed_doc()))
+        begun = d.begin(client, body, _int(action.get("value")), "doc.stakeholder.add")
+        if begun is None:
             return
-        t, doc = loaded
+        user, lang, t, doc = begun
         section_view = body.get("view") or {}
         d.save_draft(t, "relationships", section_view, user)  # what was typed in the map
         if len(doc.stakeholders) >= kn.STAKEHOLDERS_MAX:
@@ -303,16 +304,12 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     @app.action(Ids.DOC_STAKEHOLDER_MENU.value)
     def stakeholder_menu(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        user = body["user"]["id"]
-        lang = services.lang_for(user)
-        verb, tid, sid = (str((action.get("selected_option") or {}).get("value")) + "::").split(
-            ":"
-        )[:3]
-        loaded = d.load(body, _int(tid), f"doc.stakeholder.{verb}")
-        if loaded is None:
-            d.refuse(client, body, lang, text(texts(lang).not_allowed_doc()))
+        chosen = str((action.get("selected_option") or {}).get("value"))
+        verb, tid, sid = (chosen + "::").split(":")[:3]
+        begun = d.begin(client, body, _int(tid), f"doc.stakeholder.{verb}")
+        if begun is None:
             return
-        t, doc = loaded
+        user, lang, t, doc = begun
         section_view = body.get("view") or {}
         d.save_draft(t, "relationships", section_view, user)
         person = next((p for p in doc.stakeholders if p["id"] == _int(sid)), None)
