@@ -130,6 +130,7 @@ def test_digest_totals_targets_and_risk_order():
     assert d.flags == {"ghost": 1} and d.completed == 2
     assert d.avg_csat == 4.0 and d.csat_ok is False and d.completeness_ok is False
     assert (d.health_kept, d.health_worse) == (0, 1)
+    assert [r.id for r in d.completed_rows] == [7, 4]  # the latest first
     assert [r.id for r, _ in d.at_risk] == [2, 3]  # flag + a week overdue, then unprepared
     assert dg.risk(row(1), TODAY) == 0
 

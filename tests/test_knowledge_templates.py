@@ -16,7 +16,7 @@ from tests.test_flows_knowledge import full_document
 from tests.test_templates import TODAY, Transition, check_payload
 
 LANGS = ("en", "de")
-FILES = ("knowledge.j2", "home.j2", "export.j2")
+FILES = ("knowledge.j2", "home.j2", "export.j2", "digest.j2", "metrics.j2")
 
 
 def public(lang: str, name: str) -> dict:
@@ -126,3 +126,74 @@ def test_page_state_round_trips_and_ignores_junk():
         "manager": 11,
     }
     assert home.pages("x=1,manager=-1,new_owner=a") == {}
+
+
+# ---------------------------------------------------------------- digest, flags, metrics
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_digest_flags_and_check_ins_render_within_limits(lang):
+    from datetime import UTC, datetime, timedelta
+
+    from handoff.flows import digest as dg
+    from handoff.flows import metrics as fm
+    from handoff.flows.mistakes import KINDS
+    from handoff.messages import digest as md
+    from handoff.messages import metrics as mm
+
+    now = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    rows = [
+        dg.Row(
+            id=i,
+            account=f"Acme <{i}> & Co",
+            state="onboarding",
+            planned=True,
+            handoff_date=TODAY + timedelta(days=i % 20),
+            departing_owner="U0DANA",
+            new_owner="U0NOAH",
+            manager="U0MAYA",
+            completeness=i % 100,
+            ready=False,
+            overdue=(dg.Overdue("U0DANA", "planning", 3),) * (i % 3),
+            flags=KINDS[: i % 5],
+            csat=None,
+        )
+        for i in range(300)
+    ] + [
+        dg.Row(
+            id=900 + i,
+            account=f"Done {i}",
+            state="closed",
+            planned=True,
+            handoff_date=TODAY,
+            departing_owner="U0DANA",
+            new_owner="U0NOAH",
+            manager="U0MAYA",
+            completeness=100,
+            ready=True,
+            closed_at=now,
+            csat=(None, 5)[i % 2],
+            health_before=60,
+            health_after=58 + i,
+        )
+        for i in range(8)
+    ]
+    digest = dg.build(rows, now=now, today=TODAY)
+    msg = md.digest_message(digest, "handoffs reporting to <#C0DIGEST>", "c:C0DIGEST", lang)
+    text = check_payload(msg)
+    assert len(msg["blocks"]) <= 50 and "Acme &lt;" in text
+    empty = md.digest_message(dg.build([], now=now, today=TODAY), "x", "m:U1", lang)
+    check_payload(empty)
+    for kind in KINDS:
+        check_payload(md.flag_message(Transition(), kind, lang))
+    listing = md.full_list(rows, scope="#cs", names={}, today=TODAY, lang=lang)
+    assert listing.count("\n") == len(rows) + 4
+    for item in fm.ITEMS:
+        check_payload(mm.survey_message(Transition(), item, lang))
+        check_payload(mm.survey_modal(Transition(), item, lang, callback_id="cb", meta="{}"))
+    values = {
+        "csat": {"score": 5},
+        "d30": {"health": 70, "renewal_risk": "lower", "pipeline": "kept", "reference": "maybe"},
+    }
+    assert len(mm.lines(values, 65, lang)) == 4
+    assert len(mm.lines({}, None, lang)) == 2

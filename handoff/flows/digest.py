@@ -17,6 +17,7 @@ COMPLETENESS_TARGET = 95
 COMPLETED_WINDOW = timedelta(days=7)
 AT_RISK_SHOWN = 10
 SOON_DAYS = 14
+COMPLETED_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Digest:
     health_kept: int = 0  # measured after the handoff: maintained or better
     health_worse: int = 0
     at_risk: list[tuple[Row, int]] = field(default_factory=list)  # (row, risk), riskiest first
+    completed_rows: list[Row] = field(default_factory=list)  # the latest few, with their CSAT
     at_risk_total: int = 0
 
     @property
@@ -129,5 +131,6 @@ def build(rows: list[Row], *, now: datetime, today: date, shown: int = AT_RISK_S
         health_kept=sum(1 for r in measured if r.health_after >= r.health_before),
         health_worse=sum(1 for r in measured if r.health_after < r.health_before),
         at_risk=at_risk[:shown],
+        completed_rows=sorted(done, key=lambda r: r.closed_at, reverse=True)[:COMPLETED_SHOWN],
         at_risk_total=len(at_risk),
     )
