@@ -144,3 +144,11 @@ def macro_names(lang: str, name: str) -> set[str]:
 def test_english_and_german_define_the_same_macros(name):
     assert macro_names("en", name) == macro_names("de", name)
     assert macro_names("en", name)
+
+
+def test_typed_fences_cannot_end_a_drafts_code_block():
+    from handoff.messages.drafts import code_sections
+
+    [block] = code_sections("Goals:\n``` now *bold* outside ```")
+    body = block.to_dict()["text"]["text"]
+    assert body.count("```") == 2 and body.startswith("```") and body.endswith("```")

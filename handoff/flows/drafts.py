@@ -210,7 +210,9 @@ def fill(
         manager=_value(names.get(t.manager), "manager"),
         customer=_value(champion or sponsor, "customer"),
         sponsor=_value(sponsor, "sponsor"),
-        reason=_value(t.reason, "reason"),
+        # the start form's reason is internal ("performance", "reorg"): the owner words it for
+        # the customer themselves
+        reason=Missing("reason"),
         goals=_lines_or_missing(doc, "objectives", "goals"),
         initiatives=initiatives or Missing("current.initiatives"),
         success_criteria=_lines_or_missing(doc, "objectives", "success_criteria"),

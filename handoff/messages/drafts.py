@@ -87,6 +87,7 @@ def draft_text(name: str, fill: Fill, lang: str, *, esc: Callable[[str], str] = 
 def code_sections(body: str) -> list[Block]:
     """A copyable text as code-block sections of at most 3000 characters each."""
     limit = SECTION_TEXT - 2 * len(FENCE)
+    body = body.replace(FENCE, FENCE[:-1] + "\u200b" + FENCE[-1])  # typed text cannot end it
     return [section(f"{FENCE}{piece}{FENCE}") for piece in chunks(body, limit)]
 
 
