@@ -160,7 +160,9 @@ def test_stakeholders_added_edited_removed_in_stacked_modals(slack, emu, handoff
     edit = slack.last_view()
     assert slack.submit(DEPARTING, edit, {**person, "role": "champion"}).status == 200
     assert doc(handoff).stakeholders[0]["role"] == "champion"
-    # remove
+    # the map still leads back to the overview after an edit
+    assert json.loads(emu.view(rel["id"])["private_metadata"])["root"] == overview["id"]
+    # remove: asked first; cancelling keeps them
     slack.click(
         DEPARTING,
         "doc.stakeholder.menu",
@@ -168,7 +170,13 @@ def test_stakeholders_added_edited_removed_in_stacked_modals(slack, emu, handoff
         view=emu.view(rel["id"]),
         overflow=True,
     )
+    confirm = slack.last_view()
+    assert confirm["callback_id"] == "doc.stakeholder_remove_view"
+    assert "Remove *Ana &lt;Boss&gt;*" in blocks_text(confirm)
+    assert len(doc(handoff).stakeholders) == 1
+    assert slack.submit(DEPARTING, confirm, {}).status == 200
     assert doc(handoff).stakeholders == []
+    assert "No economic sponsor" in blocks_text(emu.view(rel["id"]))
 
 
 def test_only_the_new_owner_reviews_and_a_change_undoes_the_review(slack, emu, handoff, clock):

@@ -21,6 +21,7 @@ class Ids(StrEnum):
     DOC_STAKEHOLDER_ADD = "doc.stakeholder.add"
     DOC_STAKEHOLDER_MENU = "doc.stakeholder.menu"
     DOC_STAKEHOLDER_VIEW = "doc.stakeholder_view"
+    DOC_STAKEHOLDER_REMOVE_VIEW = "doc.stakeholder_remove_view"
     HOME_PAGE = "home.page"
     HOME_PAGE_NEXT = "home.page_next"
     HOME_SECTION = "home.section"

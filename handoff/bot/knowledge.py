@@ -316,27 +316,44 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         if person is None:
             d.refuse(client, body, lang, text(texts(lang).gone()))
             return
+        root, top = section_view.get("id"), _meta(section_view).get("root")
         if verb == "edit":
-            client.views_push(
-                trigger_id=body["trigger_id"],
-                view=kb.stakeholder_modal(
-                    t.id,
-                    person,
-                    lang,
-                    callback_id=Ids.DOC_STAKEHOLDER_VIEW.value,
-                    root=section_view.get("id"),
-                ),
+            view = kb.stakeholder_modal(
+                t.id, person, lang, callback_id=Ids.DOC_STAKEHOLDER_VIEW.value, root=root, top=top
             )
+        else:  # remove: asked first, one misclick must not lose a whole profile
+            view = kb.remove_modal(
+                t.id,
+                person,
+                lang,
+                callback_id=Ids.DOC_STAKEHOLDER_REMOVE_VIEW.value,
+                root=root,
+                top=top,
+            )
+        client.views_push(trigger_id=body["trigger_id"], view=view)
+
+    @app.view(Ids.DOC_STAKEHOLDER_REMOVE_VIEW.value)
+    def stakeholder_removed(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        user = body["user"]["id"]
+        lang = services.lang_for(user)
+        meta = _meta(view)
+        loaded = d.load(body, _int(meta.get("t")), "doc.stakeholder remove")
+        ack()
+        if loaded is None:
             return
+        t, _ = loaded
         with session(services.engine) as s:
-            store.delete_stakeholder(
-                s, transition_id=t.id, stakeholder_id=person["id"], by=user, now=services.clock()
+            removed = store.delete_stakeholder(
+                s,
+                transition_id=t.id,
+                stakeholder_id=_int(meta.get("id")) or 0,
+                by=user,
+                now=services.clock(),
             )
             s.commit()
-        log.info("transition %s: %s removed stakeholder %s", t.id, user, person["id"])
-        _redraw_map(
-            d, client, t, user, lang, section_view.get("id"), _meta(section_view).get("root")
-        )
+        if removed:
+            log.info("transition %s: %s removed stakeholder %s", t.id, user, meta.get("id"))
+        _redraw_map(d, client, t, user, lang, meta.get("root"), meta.get("top"))
         d.changed(client, t)
 
     @app.view(Ids.DOC_STAKEHOLDER_VIEW.value)

@@ -364,6 +364,30 @@ def stakeholder_modal(
     return _modal(callback_id, text(k.stakeholder_title()), blocks, lang, meta)
 
 
+def remove_modal(
+    transition_id: int,
+    person: dict[str, Any],
+    lang: str,
+    *,
+    callback_id: str,
+    root: str | None,
+    top: str | None,
+) -> dict[str, Any]:
+    """'Remove <name> from the map?' (pushed on top of the map)."""
+    k = knowledge(lang)
+    name = escape(truncate(str(person.get("name") or "?"), 100))
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        private_metadata=_meta(t=transition_id, id=person.get("id"), root=root, top=top),
+        title=_plain(text(k.stakeholder_title())),
+        submit=_plain(text(k.remove())),
+        close=_plain(text(k.cancel())),
+        blocks=[section(text(k.remove_question(name)))],
+    )
+    return view.to_dict()
+
+
 def errors_for(fields: Sequence[kn.Field], codes: dict[str, str], lang: str) -> dict[str, str]:
     """Inline modal errors (block_id → message) for the codes of flows.knowledge.clean."""
     k = knowledge(lang)
