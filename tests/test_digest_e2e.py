@@ -113,3 +113,23 @@ def test_digest_in_a_channel_the_bot_is_not_in_says_how_to_invite_it(slack, emu,
     slack.slash(NEW, "digest", channel_id="C0SECRET")
     [reply] = emu.calls_to("response_url")
     assert "/invite @Handoff" in json.dumps(reply.args)
+
+
+def test_a_task_done_within_the_grace_days_is_no_delay(slack, handoff):
+    from datetime import UTC, date, datetime, timedelta
+
+    from handoff.storage import digest as store
+    from handoff.storage.models import Task
+
+    start(slack)
+    with session(handoff.services.engine) as s:
+        tasks = s.exec(select(Task).order_by(Task.seq, Task.role)).all()
+        for task, late in ((tasks[0], 1), (tasks[1], 3)):
+            done_day = task.due_on + timedelta(days=late)
+            task.done_at = datetime.combine(done_day, datetime.min.time(), tzinfo=UTC)
+            s.add(task)
+        s.commit()
+        [row] = store.rows(
+            s, now=datetime(2026, 12, 1, tzinfo=UTC), today=date(2026, 12, 1), channel="C0DIGEST"
+        )
+    assert row.late_done == 1

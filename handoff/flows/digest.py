@@ -18,6 +18,7 @@ COMPLETED_WINDOW = timedelta(days=7)
 AT_RISK_SHOWN = 10
 SOON_DAYS = 14
 COMPLETED_SHOWN = 5
+GRACE_DAYS = 2  # a milestone is delayed once it is this late (its reminder comes then)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Row:
     ready: bool
     closed_at: datetime | None = None
     overdue: tuple[Overdue, ...] = ()
-    late_done: int = 0  # milestones completed after their due day
+    late_done: int = 0  # tasks completed more than GRACE_DAYS after their due day
     flags: tuple[str, ...] = ()
     csat: int | None = None
     health_before: int | None = None  # the document's health score
@@ -65,7 +66,7 @@ class Digest:
     flags: dict[str, int]
     completed: int
     avg_csat: float | None
-    delays: int  # milestones overdue or done late: transition-caused delays
+    delays: int  # tasks more than GRACE_DAYS overdue or done that late: transition-caused delays
     health_kept: int = 0  # measured after the handoff: maintained or better
     health_worse: int = 0
     at_risk: list[tuple[Row, int]] = field(default_factory=list)  # (row, risk), riskiest first
@@ -127,7 +128,9 @@ def build(rows: list[Row], *, now: datetime, today: date, shown: int = AT_RISK_S
         flags=dict(Counter(f for r in open_rows for f in r.flags)),
         completed=len(done),
         avg_csat=round(sum(rated) / len(rated), 2) if rated else None,
-        delays=sum(len(r.overdue) + r.late_done for r in open_rows),
+        delays=sum(
+            sum(1 for o in r.overdue if o.days > GRACE_DAYS) + r.late_done for r in open_rows
+        ),
         health_kept=sum(1 for r in measured if r.health_after >= r.health_before),
         health_worse=sum(1 for r in measured if r.health_after < r.health_before),
         at_risk=at_risk[:shown],

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
-from handoff.flows.digest import COMPLETED_WINDOW, Overdue, Row
+from handoff.flows.digest import COMPLETED_WINDOW, GRACE_DAYS, Overdue, Row
 from handoff.flows.states import TERMINAL
 from handoff.storage.models import Flag, KnowledgeSection, Metric, Task, Transition
 
@@ -20,6 +20,13 @@ def _scope(*, channel: str | None, manager: str | None, now: datetime) -> sa.Col
         Transition.state == "closed", col(Transition.closed_at) >= now - COMPLETED_WINDOW
     )
     return sa.and_(who, or_(col(Transition.state).not_in(TERMINAL), recent))
+
+
+def _done_late(session: Session) -> sa.ColumnElement[bool]:
+    """SQL: a task done more than the grace days after its due day (what the reminder allows)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(Task.done_at, sa.Date) > Task.due_on + GRACE_DAYS
+    return sa.func.date(Task.done_at) > sa.func.date(Task.due_on, f"+{GRACE_DAYS} days")
 
 
 def rows(
@@ -64,7 +71,7 @@ def rows(
             .where(
                 col(Task.transition_id).in_(ids),
                 col(Task.done_at).is_not(None),
-                sa.func.date(Task.done_at) > Task.due_on,
+                _done_late(session),
             )
             .group_by(Task.transition_id)
         ).all()
