@@ -350,3 +350,24 @@ def test_doc_of_a_closed_handoff_is_still_sent(slack, emu, handoff):
     emu.clear_calls()
     slack.slash(MANAGER, "doc Acme Corp")
     assert len(emu.calls_to("files.completeUploadExternal")) == 3
+
+
+def test_a_refresh_keeps_the_home_page_the_user_turned_to(slack, emu, handoff):
+    for i in range(12):
+        start(slack, account=f"Account {i:02d}")
+    slack.event({"type": "app_home_opened", "user": MANAGER, "tab": "home"})
+    assert "Account 00" in blocks_text(emu.home(MANAGER))
+    slack.click(
+        MANAGER, "home.page_next", "departing=0,new_owner=0,manager=1", container={"type": "view"}
+    )
+    assert "Account 11" in blocks_text(emu.home(MANAGER))
+    t = tid_of(handoff, "Account 11")
+    view = open_section(slack, DEPARTING, t, "profile")
+    slack.submit(DEPARTING, view, {"background": "x"})  # refreshes Maya's Home too
+    text = blocks_text(emu.home(MANAGER))
+    assert "Account 11" in text and "Account 00" not in text
+
+
+def tid_of(handoff, account):
+    with session(handoff.services.engine) as s:
+        return s.exec(select(Transition.id).where(Transition.account == account)).one()

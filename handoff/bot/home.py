@@ -29,8 +29,12 @@ def publish(
 ) -> None:
     """Publish (refresh) the App Home of these users; a Slack fault is logged, not raised."""
     for user in dict.fromkeys(u for u in user_ids if u):
+        if pages is not None:
+            services.home_pages[user] = pages
         try:
-            view = views.home_for(services, user, services.lang_for(user), pages)
+            view = views.home_for(
+                services, user, services.lang_for(user), services.home_pages.get(user)
+            )
             client.views_publish(user_id=user, view=view)
         except SlackApiError as exc:
             log.warning("views.publish for %s failed: %s", user, exc.response.get("error"))

@@ -35,6 +35,8 @@ class Services:
     engine: Engine
     clock: Clock = utc_now
     worker: str = "handoff"
+    # the App Home page each user last turned to (kept per process: a refresh stays on it)
+    home_pages: dict[str, dict[str, int]] = field(default_factory=dict)
     _pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="lookup")
     )
