@@ -140,3 +140,13 @@ def test_digest_of_thousands_shows_the_ten_riskiest_and_counts_the_rest():
     d = dg.build(rows, now=NOW, today=TODAY)
     assert len(d.at_risk) == dg.AT_RISK_SHOWN and d.at_risk_total == 3333
     assert all(score == 10 for _, score in d.at_risk)
+
+
+def test_the_average_csat_is_written_for_the_readers_locale():
+    from handoff.messages import digest as md
+
+    rows = [row(i, state="closed", csat=c, closed_at=NOW) for i, c in enumerate((4, 5, 4, 4))]
+    d = dg.build(rows, now=NOW, today=TODAY)
+    german = str(md.digest_message(d, "x", "m:U1", "de")["blocks"])
+    english = str(md.digest_message(d, "x", "m:U1", "en")["blocks"])
+    assert "CSAT 4,25" in german and "CSAT 4.25" in english

@@ -18,13 +18,17 @@ from handoff.messages.blocks import (
     message,
     section,
 )
-from handoff.messages.i18n import catalog, fmt_date, text
+from handoff.messages.i18n import catalog, fmt_date, fmt_number, text
 from handoff.messages.text import escape, user_ref
 
 
 def texts(lang: str) -> Any:
     """The digest's catalogue."""
     return catalog(lang, "digest.j2")
+
+
+def _number(value: float | None, lang: str) -> str | None:
+    return None if value is None else fmt_number(value, lang)
 
 
 def flag_message(t: TransitionLike, kind: str, lang: str) -> dict[str, Any]:
@@ -75,7 +79,7 @@ def digest_message(digest: dg.Digest, scope: str, value: str, lang: str) -> dict
                 [
                     text(d.completeness(digest.avg_completeness, digest.ready, digest.in_flight)),
                     text(d.flags(flags)),
-                    text(d.completed(digest.completed, digest.avg_csat)),
+                    text(d.completed(digest.completed, _number(digest.avg_csat, lang))),
                     *(
                         [text(d.health(digest.health_kept, digest.health_worse))]
                         if digest.health_kept + digest.health_worse

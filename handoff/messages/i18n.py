@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from handoff.flows.calendar import zone
@@ -51,6 +52,11 @@ def lang_of(*, chosen: str = "", locale: str = "", default: str = "en") -> str:
 def fmt_date(day: date, lang: str) -> str:
     """A date for the reader, e.g. 'Mon 14 Dec 2026' or 'Mo., 14. Dez. 2026'."""
     return format_date(day, DATE_FORMAT.get(lang, DATE_FORMAT["en"]), locale=lang)
+
+
+def fmt_number(value: float, lang: str) -> str:
+    """A number for the reader, e.g. '4.25' or '4,25'."""
+    return format_decimal(value, format="#,##0.##", locale=lang)
 
 
 def fmt_datetime(moment: datetime, tz: str | None, lang: str) -> str:
