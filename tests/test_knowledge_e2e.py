@@ -371,3 +371,19 @@ def test_a_refresh_keeps_the_home_page_the_user_turned_to(slack, emu, handoff):
 def tid_of(handoff, account):
     with session(handoff.services.engine) as s:
         return s.exec(select(Transition.id).where(Transition.account == account)).one()
+
+
+def test_closing_the_stakeholder_modal_keeps_what_was_typed(slack, emu, handoff):
+    from handoff.emulator.driver import view_state
+
+    start(slack)
+    t = tid(handoff)
+    rel = open_section(slack, DEPARTING, t, "relationships")
+    slack.click(DEPARTING, "doc.stakeholder.add", str(t), view=rel)
+    pushed = slack.last_view()
+    typed = {"name": "Half Done", "role": "champion"}
+    slack.close(DEPARTING, {**pushed, "state": {"values": view_state(pushed, typed)}})
+    [person] = doc(handoff).stakeholders
+    assert (person["name"], person["role"]) == ("Half Done", "champion")
+    assert not kn.stakeholder_complete(person)  # kept, and counted as incomplete
+    assert "Half Done" in blocks_text(emu.view(rel["id"]))

@@ -332,6 +332,33 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             )
         client.views_push(trigger_id=body["trigger_id"], view=view)
 
+    @app.view_closed(Ids.DOC_STAKEHOLDER_VIEW.value)
+    def stakeholder_closed(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        ack()
+        user = body["user"]["id"]
+        meta = _meta(view)
+        loaded = d.load(body, _int(meta.get("t")), "doc.stakeholder close")
+        if loaded is None:
+            return
+        t, doc = loaded
+        values, _ = kn.clean(kn.STAKEHOLDER, kb.raw_values(view))
+        sid = _int(meta.get("id"))
+        if not values or (sid is None and len(doc.stakeholders) >= kn.STAKEHOLDERS_MAX):
+            return
+        with session(services.engine) as s:
+            row = store.save_stakeholder(
+                s,
+                transition_id=t.id,
+                stakeholder_id=sid,
+                values=values,
+                by=user,
+                now=services.clock(),
+            )
+            s.commit()
+        log.info("transition %s: kept the stakeholder %s closed by %s", t.id, row and row.id, user)
+        _redraw_map(d, client, t, user, services.lang_for(user), meta.get("root"), meta.get("top"))
+        d.changed(client, t)
+
     @app.view(Ids.DOC_STAKEHOLDER_REMOVE_VIEW.value)
     def stakeholder_removed(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         user = body["user"]["id"]

@@ -361,7 +361,10 @@ def stakeholder_modal(
     k = knowledge(lang)
     blocks = field_inputs(kn.STAKEHOLDER, "stakeholder", person or {}, lang, all_optional=False)
     meta = _meta(t=transition_id, id=(person or {}).get("id"), root=root, top=top)
-    return _modal(callback_id, text(k.stakeholder_title()), blocks, lang, meta)
+    # closing keeps what was typed (an incomplete stakeholder counts as such)
+    return _modal(
+        callback_id, text(k.stakeholder_title()), blocks, lang, meta, notify_on_close=True
+    )
 
 
 def remove_modal(
