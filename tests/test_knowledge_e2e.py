@@ -251,6 +251,7 @@ def test_customer_milestone_while_unprepared_warns_and_flags_until_ready(
 
 
 def test_the_home_tab_shows_the_transition_with_progress_and_pages(slack, emu, handoff):
+    slack.event({"type": "app_home_opened", "user": DEPARTING, "tab": "home"})
     start(slack)
     t = tid(handoff)
     assert slack.event({"type": "app_home_opened", "user": NEW, "tab": "home"}).status == 200

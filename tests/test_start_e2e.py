@@ -113,7 +113,14 @@ def test_valid_start_creates_the_plan_and_dms_everyone(slack, emu, handoff):
     # the manager's Slack locale is de-DE: the DM is in German and mentions the digests
     assert "Übergabe" in manager and "<#C0DIGEST>" in manager
     assert "Mo., 7. Dez. 2026" in manager
-    assert emu.home(MANAGER) is not None
+    # the App Home is refreshed only for who uses it; nobody has opened it yet
+    assert emu.home(MANAGER) is None
+
+
+def test_a_start_refreshes_the_home_of_those_who_use_it(slack, emu):
+    slack.event({"type": "app_home_opened", "user": NEW, "tab": "home"})
+    start(slack)
+    assert "Acme Corp" in json.dumps(emu.home(NEW)) and emu.home(DEPARTING) is None
 
 
 @pytest.mark.parametrize(

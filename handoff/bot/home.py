@@ -21,13 +21,21 @@ from handoff.storage.db import session
 log = logging.getLogger(__name__)
 
 
+def refresh(client: WebClient, services: Services, user_ids: Iterable[str]) -> None:
+    """After a change: refresh the App Home of those users who use it (a Home nobody opened
+    is built when it is first opened)."""
+    with session(services.engine) as s:
+        users = repo.home_users(s, user_ids=[u for u in user_ids if u])
+    publish(client, services, [u for u in dict.fromkeys(user_ids) if u in users])
+
+
 def publish(
     client: WebClient,
     services: Services,
     user_ids: Iterable[str],
     pages: dict[str, int] | None = None,
 ) -> None:
-    """Publish (refresh) the App Home of these users; a Slack fault is logged, not raised."""
+    """Publish the App Home of these users; a Slack fault is logged, not raised."""
     for user in dict.fromkeys(u for u in user_ids if u):
         if pages is not None:
             services.home_pages[user] = pages
@@ -46,6 +54,9 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     @app.event("app_home_opened")
     def home_opened(event: dict, client: WebClient) -> None:
         if event.get("tab", "home") == "home":
+            with session(services.engine) as s:
+                repo.home_opened(s, user_id=event["user"], now=services.clock())
+                s.commit()
             publish(client, services, [event["user"]])
 
     @app.action(Ids.HOME_PAGE.value)

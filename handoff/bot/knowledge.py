@@ -174,7 +174,7 @@ class Doc:
             ):
                 log.info("transition %s: the new owner is prepared now", t.id)
             s.commit()
-        home.publish(client, self.services, self.people(t))
+        home.refresh(client, self.services, self.people(t))
 
 
 def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:

@@ -136,4 +136,4 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         ack()
         log.info("transition %s started by %s for account %r", t.id, user, t.account)
         run_now(services, dispatcher, transition_id=t.id)
-        home.publish(client, services, [t.departing_owner, t.new_owner, t.manager, user])
+        home.refresh(client, services, [t.departing_owner, t.new_owner, t.manager, user])

@@ -170,7 +170,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
                 channel=meta["channel"], ts=meta["ts"], **nudges.task_settled(original, line)
             )
         run_now(services, dispatcher, transition_id=t.id)
-        home.publish(client, services, [t.departing_owner, t.new_owner, t.manager])
+        home.refresh(client, services, [t.departing_owner, t.new_owner, t.manager])
 
     def snooze(body: dict, action: dict, client: WebClient, respond: Respond, mode: str) -> None:
         user = body["user"]["id"]
@@ -282,7 +282,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         ack()
         log.info("transition %s moved to %s by %s", t.id, new_date, user)
         run_now(services, dispatcher, transition_id=t.id)
-        home.publish(client, services, [t.departing_owner, t.new_owner, t.manager])
+        home.refresh(client, services, [t.departing_owner, t.new_owner, t.manager])
 
     @app.action("plan.cancel")
     def cancel_clicked(
@@ -314,4 +314,4 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             s.commit()
         log.info("transition %s cancelled by %s; %s pending messages dropped", t.id, user, dropped)
         run_now(services, dispatcher, transition_id=t.id)
-        home.publish(client, services, [t.departing_owner, t.new_owner, t.manager])
+        home.refresh(client, services, [t.departing_owner, t.new_owner, t.manager])

@@ -111,6 +111,8 @@ class Person(SQLModel, table=True):
     is_bot: bool = False
     deleted: bool = False
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+    # first time the user opened the App Home: only their Home is worth refreshing on changes
+    home_opened_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 class Outbox(SQLModel, table=True):

@@ -416,3 +416,22 @@ def customer_facing_load(
             year, week, _ = due.isocalendar()
             out[(user, year, week)] = out.get((user, year, week), 0) + 1
     return out
+
+
+def home_opened(session: Session, *, user_id: str, now: datetime) -> None:
+    """The user has opened the App Home (at least once)."""
+    row = session.get(Person, user_id) or Person(user_id=user_id, updated_at=now)
+    if row.home_opened_at is None:
+        row.home_opened_at = now
+        session.add(row)
+
+
+def home_users(session: Session, *, user_ids: Iterable[str]) -> set[str]:
+    """Those of the users who have ever opened the App Home."""
+    ids = list(set(user_ids))
+    if not ids:
+        return set()
+    stmt = select(Person.user_id).where(
+        col(Person.user_id).in_(ids), col(Person.home_opened_at).is_not(None)
+    )
+    return set(session.exec(stmt).all())
