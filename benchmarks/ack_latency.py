@@ -63,7 +63,7 @@ from handoff.demo import SimClock  # noqa: E402
 from handoff.emulator import SlackDriver, SlackEmulator  # noqa: E402
 from handoff.flows.plans import Kind  # noqa: E402
 from handoff.settings import Settings  # noqa: E402
-from handoff.storage.models import Transition  # noqa: E402
+from handoff.storage.models import Person, Transition  # noqa: E402
 
 TARGET_P99_MS = 100.0
 TARGET_RATIO = 2.0
@@ -294,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         seeder = Seeder(engine, users, now=NOW, rng=rng, history=not args.no_history)
         seeder.add_people()
         seed_s = seeder.add_transitions(args.transitions)
+        with engine.begin() as conn:  # the worst case: everyone uses the App Home
+            conn.execute(sa.update(Person).values(home_opened_at=NOW))
         url = engine.url.render_as_string(hide_password=False)
         settings = Settings(
             bot_token=TOKEN, signing_secret=SECRET, api_url=emu.url, database_url=url

@@ -257,9 +257,13 @@ def test_the_home_tab_shows_the_transition_with_progress_and_pages(slack, emu, h
     assert slack.event({"type": "app_home_opened", "user": NEW, "tab": "home"}).status == 200
     view = emu.home(NEW)
     text = blocks_text(view)
-    assert "Taking over" in text and "0 %" in text and f"{t}:profile" in text
+    assert "Taking over" in text and "0 %" in text and "home.section" in text
     # the section picker opens the section's modal
-    slack.click(NEW, "home.section", f"{t}:risks", overflow=True, container={"type": "view"})
+    picker = next(b for b in view["blocks"] if b.get("block_id") == f"t:{t}")["accessory"]
+    assert [o["value"] for o in picker["options"]][:2] == ["profile", "relationships"]
+    slack.click(
+        NEW, "home.section", "risks", overflow=True, block_id=f"t:{t}", container={"type": "view"}
+    )
     assert slack.last_view()["callback_id"] == "doc.section_view"
     # saving a section refreshes everyone's Home
     slack.submit(NEW, slack.last_view(), {"concerns": "budget"})

@@ -198,8 +198,11 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     @app.action(Ids.HOME_SECTION.value)
     def doc_section(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        value = action.get("value") or (action.get("selected_option") or {}).get("value")
-        tid, _, key = str(value or "").partition(":")
+        if "selected_option" in action:  # the App Home's picker: the transition is the block's
+            tid = str(action.get("block_id") or "").removeprefix("t:")
+            key = str((action.get("selected_option") or {}).get("value") or "")
+        else:
+            tid, _, key = str(action.get("value") or "").partition(":")
         begun = d.begin(client, body, _int(tid), "doc.section", key)
         if begun is None:
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -76,9 +77,21 @@ def _state(groups: Sequence[Group], role: str, page: int) -> str:
     return ",".join(f"{r}={p}" for r, p in parts.items())
 
 
+@cache
+def section_picker(lang: str) -> dict[str, Any]:
+    """'Open a section…': the same for every transition (its id is in the block id), so it is
+    built and checked against Slack's limits once per language."""
+    h, k = catalog(lang, "home.j2"), knowledge(lang)
+    return StaticSelectElement(
+        action_id="home.section",
+        placeholder=text(h.open_section()),
+        options=[Option(value=s.key, label=k.TITLE[s.key]) for s in kn.SECTIONS],
+    ).to_dict()
+
+
 def item_blocks(item: Item, today: date, lang: str) -> list[Block]:
     """A transition: account, state, next milestone (overdue?), completeness; its buttons."""
-    c, k, h = catalog(lang), knowledge(lang), catalog(lang, "home.j2")
+    c, h = catalog(lang), catalog(lang, "home.j2")
     t, r = item.t, item.readiness
     nxt = ""
     if item.next_milestone:
@@ -89,13 +102,9 @@ def item_blocks(item: Item, today: date, lang: str) -> list[Block]:
     line = text(
         h.line(escape(t.account), text(c.state_name(t.state)), nxt, bar(r.score), r.score, r.ready)
     )
-    select = StaticSelectElement(
-        action_id="home.section",
-        placeholder=text(h.open_section()),
-        options=[Option(value=f"{t.id}:{s.key}", label=k.TITLE[s.key]) for s in kn.SECTIONS],
-    )
     return [
-        SectionBlock(block_id=f"t:{t.id}", text=MarkdownTextObject(text=line), accessory=select),
+        # the section picker is added as a ready dict by home_view (see section_picker)
+        SectionBlock(block_id=f"t:{t.id}", text=MarkdownTextObject(text=line)),
         ActionsBlock(
             block_id=f"a:{t.id}",
             elements=[
@@ -162,4 +171,9 @@ def home_view(
             blocks.append(ActionsBlock(block_id=f"page:{g.role.value}", elements=buttons))
     if len(blocks) > MODAL_BLOCKS:
         raise ValueError(f"the App Home has {len(blocks)} blocks, more than {MODAL_BLOCKS}")
-    return View(type="home", blocks=blocks).to_dict()
+    view = View(type="home", blocks=blocks).to_dict()
+    picker = section_picker(lang)
+    for block in view["blocks"]:
+        if block.get("block_id", "").startswith("t:"):
+            block["accessory"] = dict(picker)  # read-only below the top level
+    return view
