@@ -74,10 +74,16 @@ def home_for(
     groups = []
     with session(services.engine) as s:
         me = repo.people(s, user_ids=[user_id]).get(user_id)
+        counts = repo.open_counts_by_role(s, user_id=user_id)
         for role in Role:
             page = max(0, pages.get(role.value, 0))
             count, rows = repo.open_by_role(
-                s, user_id=user_id, role=role, offset=page * home.PAGE, limit=home.PAGE
+                s,
+                user_id=user_id,
+                role=role,
+                offset=page * home.PAGE,
+                limit=home.PAGE,
+                count=counts[role],
             )
             if count and not rows and page:  # the page emptied meanwhile: show the last one
                 page = (count - 1) // home.PAGE

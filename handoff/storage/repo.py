@@ -345,12 +345,38 @@ def role_condition(user_id: str, role: Role) -> sa.ColumnElement[bool]:
     )
 
 
+def open_counts_by_role(session: Session, *, user_id: str) -> dict[Role, int]:
+    """How many open transitions the user has in each role (one query)."""
+    role = sa.case(
+        (Transition.departing_owner == user_id, Role.DEPARTING.value),
+        (Transition.new_owner == user_id, Role.NEW_OWNER.value),
+        else_=Role.MANAGER.value,
+    )
+    stmt = (
+        select(role, sa.func.count())
+        .where(involved(user_id), col(Transition.state).not_in(TERMINAL))
+        .group_by(role)
+    )
+    counts = {Role(r): int(n) for r, n in session.exec(stmt).all()}
+    return {r: counts.get(r, 0) for r in Role}
+
+
 def open_by_role(
-    session: Session, *, user_id: str, role: Role, offset: int, limit: int
+    session: Session,
+    *,
+    user_id: str,
+    role: Role,
+    offset: int,
+    limit: int,
+    count: int | None = None,
 ) -> tuple[int, list[Transition]]:
-    """How many open transitions the user has in a role, and one page of them (soonest first)."""
+    """How many open transitions the user has in a role, and one page of them (soonest first);
+    `count`, when the caller knows it, saves the counting."""
     where = sa.and_(role_condition(user_id, role), col(Transition.state).not_in(TERMINAL))
-    count = int(session.exec(select(sa.func.count()).select_from(Transition).where(where)).one())
+    if count is None:
+        count = int(
+            session.exec(select(sa.func.count()).select_from(Transition).where(where)).one()
+        )
     if count == 0:
         return 0, []
     rows = session.exec(
