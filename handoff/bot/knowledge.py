@@ -28,7 +28,7 @@ from handoff.messages.i18n import text
 from handoff.storage import flags
 from handoff.storage import knowledge as store
 from handoff.storage.db import session
-from handoff.storage.models import Transition
+from handoff.storage.models import Stakeholder, Transition
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,22 @@ class Doc:
         if changed:
             log.info("transition %s: %s saved section %s", t.id, user, key)
         return errors
+
+    def save_stakeholder(
+        self, t: Transition, sid: int | None, values: dict[str, Any], user: str
+    ) -> Stakeholder | None:
+        """Add (sid None) or replace a stakeholder; None when the one to edit is gone."""
+        with session(self.services.engine) as s:
+            row = store.save_stakeholder(
+                s,
+                transition_id=t.id,
+                stakeholder_id=sid,
+                values=values,
+                by=user,
+                now=self.services.clock(),
+            )
+            s.commit()
+        return row
 
     def people(self, t: Transition) -> list[str]:
         return [t.departing_owner, t.new_owner, t.manager, t.creator]
@@ -348,16 +364,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         sid = _int(meta.get("id"))
         if not values or (sid is None and len(doc.stakeholders) >= kn.STAKEHOLDERS_MAX):
             return
-        with session(services.engine) as s:
-            row = store.save_stakeholder(
-                s,
-                transition_id=t.id,
-                stakeholder_id=sid,
-                values=values,
-                by=user,
-                now=services.clock(),
-            )
-            s.commit()
+        row = d.save_stakeholder(t, sid, values, user)
         log.info("transition %s: kept the stakeholder %s closed by %s", t.id, row and row.id, user)
         _redraw_map(d, client, t, user, services.lang_for(user), meta.get("root"), meta.get("top"))
         d.changed(client, t)
@@ -413,16 +420,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
                 errors={"name": texts(lang).ERROR["too_many"].format(n=kn.STAKEHOLDERS_MAX)},
             )
             return
-        with session(services.engine) as s:
-            row = store.save_stakeholder(
-                s,
-                transition_id=t.id,
-                stakeholder_id=sid,
-                values=values,
-                by=user,
-                now=services.clock(),
-            )
-            s.commit()
+        row = d.save_stakeholder(t, sid, values, user)
         if row is None:
             ack(response_action="errors", errors={"name": text(texts(lang).gone())})
             return
