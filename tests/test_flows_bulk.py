@@ -268,3 +268,19 @@ def test_booked_weeks_warn_an_unplanned_row_too():
     parsed = bulk.parse_csv(HEADER + ",planned\n" + unplanned("Gone") + "\n")
     p = bulk.check(parsed, people=PEOPLE, today=TODAY, taken=set(), wave_size=3, booked=booked)
     assert not p.staged[0].moved and [w.line for w in p.warnings] == [2]
+
+
+def test_every_problem_of_a_row_shows_at_once():
+    text = HEADER + "\n" + row(new="U0DANA", kind="bad", date_text="2020-01-01") + "\n"
+    p = preview(text)
+    assert not p.staged
+    assert [(e.column, e.code) for e in p.errors] == [
+        ("new_owner", "same_owner"),
+        ("kind", "kind_invalid"),
+        ("handoff_date", "date_past"),
+    ]
+
+
+def test_a_malformed_email_is_not_looked_up():
+    parsed = bulk.parse_csv(HEADER + "\n" + row(new="noah@") + "\n" + row("B", new="n@x.io"))
+    assert bulk.emails(parsed.rows) == {"n@x.io"}

@@ -68,6 +68,9 @@ class Row:
     handoff_date: date | None
     digest_channel: str | None
     strategic: bool
+    # columns already reported as malformed: the row is never created, but the start form's
+    # checks still run on its other columns, so every problem of the row shows at once
+    broken: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -200,21 +203,20 @@ def _row(line: int, columns: list[str], values: list[str]) -> tuple[Row | None, 
     strategic = raw.get("strategic", "").lower()
     if strategic not in TRUE + FALSE:
         errors.append(RowError(line, "strategic", "strategic_invalid", raw["strategic"]))
-    if errors:
-        return None, errors
     row = Row(
         line=line,
-        account=" ".join(raw["account"].split()),
-        departing_owner=_person(raw["departing_owner"]),
-        new_owner=_person(raw["new_owner"]),
-        manager=_person(raw["manager"]),
+        account=" ".join(raw.get("account", "").split()),
+        departing_owner=_person(raw.get("departing_owner", "")),
+        new_owner=_person(raw.get("new_owner", "")),
+        manager=_person(raw.get("manager", "")),
         kind=kind,
-        planned=planned == "planned",
+        planned=planned != "unplanned",
         handoff_date=day,
         digest_channel=channel or None,
         strategic=strategic in TRUE,
+        broken=frozenset(e.column for e in errors),
     )
-    return row, []
+    return row, errors
 
 
 def _person(value: str) -> str:
@@ -233,7 +235,7 @@ def _date(value: str) -> date | None:
 
 def emails(rows: Iterable[Row]) -> set[str]:
     """Every email named in the rows (to be resolved to user ids)."""
-    return {v for r in rows for v in (r.departing_owner, r.new_owner, r.manager) if "@" in v}
+    return {v for r in rows for v in (r.departing_owner, r.new_owner, r.manager) if EMAIL.match(v)}
 
 
 # ---------------------------------------------------------------- checking
@@ -275,15 +277,17 @@ def check(
     first_line: dict[str, int] = {}
     for row in parsed.rows:
         key = account_key(row.account)
-        if key in first_line:
-            errors.append(RowError(row.line, "account", "account_twice", str(first_line[key])))
-            continue
-        first_line[key] = row.line
+        if "account" not in row.broken:  # a malformed one is reported already
+            if key in first_line:
+                errors.append(RowError(row.line, "account", "account_twice", str(first_line[key])))
+                continue
+            first_line[key] = row.line
         codes = validate_start(
             _request(row), people=dict(people), today=today, account_taken=key in taken
         )
+        codes = {c: code for c, code in codes.items() if c not in row.broken}
         errors.extend(RowError(row.line, column, code) for column, code in codes.items())
-        if not codes:
+        if not codes and not row.broken:
             valid.append(row)
     staged, wave_errors, warnings = stage(
         valid, today=today, wave_size=wave_size, calendar=calendar, booked=booked
