@@ -70,6 +70,8 @@ def test_health_check_ins_go_on_after_the_handoff_closed(slack, emu, handoff, cl
     msg = emu.messages(NEW)[-1]
     slack.click_message_button(NEW, msg, "survey.open")
     view = slack.last_view()
+    forged = slack.submit(OTHER, view, {"health": "50"}).json()
+    assert forged["response_action"] == "errors" and set(forged["errors"]) == {"health"}
     out = slack.submit(
         NEW, view, {"health": "140", "renewal_risk": "same", "pipeline": "kept", "reference": "yes"}
     ).json()

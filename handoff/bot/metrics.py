@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.ids import Ids
-from handoff.bot.knowledge import Doc, _meta
+from handoff.bot.knowledge import Doc, _first_block_error, _meta
 from handoff.bot.services import Services
 from handoff.flows import metrics as fm
 from handoff.messages import metrics as mm
@@ -71,7 +71,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             log.warning("refused survey submission %r by %s", meta, user)
             ack(
                 response_action="errors",
-                errors={fm.FIELDS["csat"][0]: text(mm.texts(lang).not_allowed())},
+                errors=_first_block_error(view, mm.texts(lang).not_allowed()),
             )
             return
         raw = {}
