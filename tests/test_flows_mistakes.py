@@ -150,3 +150,14 @@ def test_the_average_csat_is_written_for_the_readers_locale():
     german = str(md.digest_message(d, "x", "m:U1", "de")["blocks"])
     english = str(md.digest_message(d, "x", "m:U1", "en")["blocks"])
     assert "CSAT 4,25" in german and "CSAT 4.25" in english
+
+
+def test_completed_handoffs_are_listed_with_their_csat():
+    from handoff.messages import digest as md
+
+    rows = [
+        row(1, account="Done <A>", state="closed", csat=5, closed_at=NOW),
+        row(2, account="Done B", state="closed", closed_at=NOW - timedelta(days=1)),
+    ]
+    text = str(md.digest_message(dg.build(rows, now=NOW, today=TODAY), "x", "m:U1", "en"))
+    assert "*Done &lt;A&gt;*: CSAT 5/5" in text and "*Done B*: CSAT not recorded yet" in text

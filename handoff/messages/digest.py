@@ -89,6 +89,9 @@ def digest_message(digest: dg.Digest, scope: str, value: str, lang: str) -> dict
             )
         )
     )
+    if digest.completed_rows:
+        done = [text(d.completed_line(escape(r.account), r.csat)) for r in digest.completed_rows]
+        blocks.append(section("\n".join(done)))
     blocks.append(context(text(d.targets(digest.csat_ok, digest.completeness_ok, digest.delays))))
     blocks.append(DividerBlock())
     if not digest.at_risk:
