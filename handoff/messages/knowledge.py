@@ -33,7 +33,6 @@ from handoff.messages.i18n import knowledge, text
 from handoff.messages.text import escape, truncate
 
 BAR_CELLS = 10
-SHOWN_TEXT = 600  # a value shown in Slack; the export has it whole
 
 
 def bar(score: int) -> str:
@@ -420,19 +419,6 @@ def raw_values(view: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- messages
-
-
-def shown(value: Any, lang: str) -> str:
-    """A value for display in Slack: escaped, long text cut with a pointer to the export."""
-    k = knowledge(lang)
-    if isinstance(value, list):
-        return ", ".join(k.OPTION.get(v, escape(str(v))) for v in value)
-    if isinstance(value, str) and value in k.OPTION:
-        return k.OPTION[value]
-    s = str(value)
-    if len(s) > SHOWN_TEXT:
-        return escape(s[:SHOWN_TEXT]) + text(k.truncated(len(s) - SHOWN_TEXT))
-    return escape(s)
 
 
 def not_ready(

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, update
 
 from handoff.storage.models import Flag
 
@@ -62,19 +62,3 @@ def resolve(session: Session, *, transition_id: int, kinds: Iterable[str], now: 
         .values(resolved_at=now)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
-
-
-def open_flags(session: Session, *, transition_ids: Iterable[int]) -> dict[int, list[Flag]]:
-    """The unresolved flags of these transitions."""
-    ids = sorted(set(transition_ids))
-    out: dict[int, list[Flag]] = {i: [] for i in ids}
-    if not ids:
-        return out
-    rows = session.exec(
-        select(Flag)
-        .where(col(Flag.transition_id).in_(ids), col(Flag.resolved_at).is_(None))
-        .order_by(Flag.id)
-    )
-    for f in rows:
-        out[f.transition_id].append(f)
-    return out

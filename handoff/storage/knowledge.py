@@ -122,13 +122,6 @@ def delete_stakeholder(
     return True
 
 
-def count_stakeholders(session: Session, *, transition_id: int) -> int:
-    """How many stakeholders the map has."""
-    return len(
-        session.exec(select(Stakeholder.id).where(Stakeholder.transition_id == transition_id)).all()
-    )
-
-
 def save_metric(
     session: Session,
     *,
