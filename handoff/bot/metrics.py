@@ -15,6 +15,7 @@ from handoff.bot.ids import Ids
 from handoff.bot.knowledge import Doc, _first_block_error, _meta
 from handoff.bot.services import Services
 from handoff.flows import metrics as fm
+from handoff.messages import knowledge as kb
 from handoff.messages import metrics as mm
 from handoff.messages.i18n import text
 from handoff.messages.nudges import task_settled
@@ -74,15 +75,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
                 errors=_first_block_error(view, mm.texts(lang).not_allowed()),
             )
             return
-        raw = {}
-        for name, actions in ((view.get("state") or {}).get("values") or {}).items():
-            a = actions.get("v") or {}
-            raw[name] = (
-                (a.get("selected_option") or {}).get("value")
-                if a.get("type") == "static_select"
-                else a.get("value")
-            )
-        values, errors = fm.clean(item, raw)
+        values, errors = fm.clean(item, kb.raw_values(view))
         if errors:
             ack(response_action="errors", errors=mm.errors_for(errors, lang))
             return

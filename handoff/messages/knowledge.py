@@ -99,17 +99,19 @@ def _modal(
     meta: str,
     *,
     submit: bool = True,
+    submit_text: str | None = None,
     notify_on_close: bool = False,
 ) -> dict[str, Any]:
+    """A modal: Save (or `submit_text`) and Cancel; Close where closing keeps what was typed or
+    there is nothing to submit."""
     k = knowledge(lang)
-    keep_on_close = notify_on_close
     view = View(
         type="modal",
         callback_id=callback_id,
         private_metadata=meta,
         title=_plain(truncate(title_text, 24)),
-        submit=_plain(text(k.save())) if submit else None,
-        close=_plain(text(k.close() if keep_on_close or not submit else k.cancel())),
+        submit=_plain(submit_text or text(k.save())) if submit else None,
+        close=_plain(text(k.close() if notify_on_close or not submit else k.cancel())),
         notify_on_close=notify_on_close,
         blocks=list(blocks),
     )
@@ -378,16 +380,14 @@ def remove_modal(
     """'Remove <name> from the map?' (pushed on top of the map)."""
     k = knowledge(lang)
     name = escape(truncate(str(person.get("name") or "?"), 100))
-    view = View(
-        type="modal",
-        callback_id=callback_id,
-        private_metadata=_meta(t=transition_id, id=person.get("id"), root=root, top=top),
-        title=_plain(text(k.stakeholder_title())),
-        submit=_plain(text(k.remove())),
-        close=_plain(text(k.cancel())),
-        blocks=[section(text(k.remove_question(name)))],
+    return _modal(
+        callback_id,
+        text(k.stakeholder_title()),
+        [section(text(k.remove_question(name)))],
+        lang,
+        _meta(t=transition_id, id=person.get("id"), root=root, top=top),
+        submit_text=text(k.remove()),
     )
-    return view.to_dict()
 
 
 def errors_for(fields: Sequence[kn.Field], codes: dict[str, str], lang: str) -> dict[str, str]:
