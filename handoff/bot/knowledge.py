@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack
@@ -123,12 +124,18 @@ class Doc:
             t, doc, key, lang, callback_id=Ids.DOC_SECTION_VIEW.value, root=root
         )
 
-    def refresh(self, client: WebClient, t: Transition, user: str, lang: str, view_id: str | None):
+    def refresh(
+        self,
+        client: WebClient,
+        t: Transition,
+        user: str,
+        lang: str,
+        view_id: str | None,
+        doc: kn.Document,
+    ) -> None:
         """Show the overview again in `view_id` (a modal further down the stack)."""
         if not view_id:
             return
-        with session(self.services.engine) as s:
-            doc = store.document(s, transition_id=t.id)
         try:
             client.views_update(view_id=view_id, view=self.overview(t, doc, user, lang))
         except SlackApiError as exc:  # the user closed it meanwhile: nothing to refresh
@@ -175,11 +182,18 @@ class Doc:
     def people(self, t: Transition) -> list[str]:
         return [t.departing_owner, t.new_owner, t.manager, t.creator]
 
-    def changed(self, client: WebClient, t: Transition) -> None:
+    def changed(
+        self,
+        client: WebClient,
+        t: Transition,
+        show: Callable[[kn.Document], None] | None = None,
+    ) -> None:
         """After a change: the transition's completeness follows the document, a ready document
-        resolves 'unprepared new owner', and the Homes of its people refresh."""
+        resolves 'unprepared new owner', `show` redraws the open modal from the document as it
+        is now, and the Homes of its people refresh."""
         with session(self.services.engine) as s:
-            r = kn.readiness(store.document(s, transition_id=t.id))
+            doc = store.document(s, transition_id=t.id)
+            r = kn.readiness(doc)
             s.exec(
                 update(Transition)
                 .where(col(Transition.id) == t.id)
@@ -190,6 +204,8 @@ class Doc:
             ):
                 log.info("transition %s: the new owner is prepared now", t.id)
             s.commit()
+        if show is not None:
+            show(doc)
         home.refresh(client, self.services, self.people(t))
 
 
@@ -254,8 +270,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             )
             return
         ack()
-        d.refresh(client, t, user, lang, meta.get("root"))
-        d.changed(client, t)
+        d.changed(client, t, lambda doc: d.refresh(client, t, user, lang, meta.get("root"), doc))
 
     @app.view_closed(Ids.DOC_SECTION_VIEW.value)
     def section_closed(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
@@ -270,8 +285,8 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         errors = d.save_draft(t, key, view, user)
         if errors:
             log.info("closed section %s of %s kept without %s", key, t.id, sorted(errors))
-        d.refresh(client, t, user, services.lang_for(user), meta.get("root"))
-        d.changed(client, t)
+        lang = services.lang_for(user)
+        d.changed(client, t, lambda doc: d.refresh(client, t, user, lang, meta.get("root"), doc))
 
     @app.action(Ids.DOC_REVIEW.value)
     def review(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
@@ -290,9 +305,8 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             s.commit()
         log.info("transition %s: %s reviewed section %s", t.id, user, key)
         current = body.get("view") or {}
-        if current.get("type") == "modal":
-            d.refresh(client, t, user, lang, current.get("id"))
-        d.changed(client, t)
+        view_id = current.get("id") if current.get("type") == "modal" else None
+        d.changed(client, t, lambda doc: d.refresh(client, t, user, lang, view_id, doc))
 
     @app.action(Ids.DOC_STAKEHOLDER_ADD.value)
     def stakeholder_add(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
@@ -366,8 +380,8 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             return
         row = d.save_stakeholder(t, sid, values, user)
         log.info("transition %s: kept the stakeholder %s closed by %s", t.id, row and row.id, user)
-        _redraw_map(d, client, t, user, services.lang_for(user), meta.get("root"), meta.get("top"))
-        d.changed(client, t)
+        lang = services.lang_for(user)
+        d.changed(client, t, lambda doc: _redraw_map(d, client, t, lang, meta, doc))
 
     @app.view(Ids.DOC_STAKEHOLDER_REMOVE_VIEW.value)
     def stakeholder_removed(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
@@ -390,8 +404,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             s.commit()
         if removed:
             log.info("transition %s: %s removed stakeholder %s", t.id, user, meta.get("id"))
-        _redraw_map(d, client, t, user, lang, meta.get("root"), meta.get("top"))
-        d.changed(client, t)
+        d.changed(client, t, lambda doc: _redraw_map(d, client, t, lang, meta, doc))
 
     @app.view(Ids.DOC_STAKEHOLDER_VIEW.value)
     def stakeholder_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
@@ -426,30 +439,21 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             return
         ack()
         log.info("transition %s: %s saved stakeholder %s", t.id, user, row.id)
-        _redraw_map(d, client, t, user, lang, meta.get("root"), meta.get("top"))
-        d.changed(client, t)
+        d.changed(client, t, lambda doc: _redraw_map(d, client, t, lang, meta, doc))
 
 
 def _redraw_map(
-    d: Doc,
-    client: WebClient,
-    t: Transition,
-    user: str,
-    lang: str,
-    view_id: str | None,
-    root: str | None,
+    d: Doc, client: WebClient, t: Transition, lang: str, meta: dict, doc: kn.Document
 ) -> None:
-    """Show the relationship map again in its modal (keeping the way back to the overview)."""
-    if not view_id:
+    """Show the relationship map again in its modal (`meta` of the modal stacked on it: `root`
+    is the map, `top` the overview under it)."""
+    if not meta.get("root"):
         return
-    with session(d.services.engine) as s:
-        doc = store.document(s, transition_id=t.id)
+    view = d.section_view(t, doc, "relationships", lang, meta.get("top"))
     try:
-        client.views_update(
-            view_id=view_id, view=d.section_view(t, doc, "relationships", lang, root)
-        )
+        client.views_update(view_id=meta["root"], view=view)
     except SlackApiError as exc:
-        log.info("relationship map %s not redrawn: %s", view_id, exc.response.get("error"))
+        log.info("relationship map %s not redrawn: %s", meta["root"], exc.response.get("error"))
 
 
 def _first_block_error(view: dict, message: Any) -> dict[str, str]:
