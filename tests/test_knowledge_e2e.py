@@ -392,3 +392,32 @@ def test_closing_the_stakeholder_modal_keeps_what_was_typed(slack, emu, handoff)
     assert (person["name"], person["role"]) == ("Half Done", "champion")
     assert not kn.stakeholder_complete(person)  # kept, and counted as incomplete
     assert "Half Done" in blocks_text(emu.view(rel["id"]))
+
+
+def test_a_summary_whose_answer_was_lost_is_found_by_its_file_name(slack, emu, handoff, clock):
+    from handoff.bot.scheduler import tick
+    from handoff.storage.models import Outbox
+
+    start(slack)
+    lost = {"done": False}
+
+    def faults(call):
+        if call.method == "files.completeUploadExternal" and not lost["done"]:
+            if call.args.get("channel_id") == "D" + NEW:
+                lost["done"] = True
+                raise ConnectionResetError("answer lost")
+
+    emu.on_call = faults
+    slack.slash(NEW, "doc acme corp")
+    emu.on_call = None
+    assert lost["done"]
+    for _ in range(3):
+        with session(handoff.services.engine) as s:
+            rows = s.exec(select(Outbox).where(Outbox.kind == "doc", Outbox.status != "sent"))
+            pending = rows.all()
+        if not pending:
+            break
+        clock.set(max(r.due_at for r in pending))
+        tick(handoff)
+    shared = [m for m in emu.messages(NEW) if m.get("files")]
+    assert len(shared) == 1 and not pending

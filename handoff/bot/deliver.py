@@ -110,8 +110,9 @@ def upload(client: WebClient, recipient: str, file: dict[str, Any]) -> tuple[str
 
 
 def carries_upload(message: dict[str, Any], name: str) -> bool:
-    """A DM message that shares the file called name (how an invite is found after a crash)."""
-    return any(f.get("name") == name for f in message.get("files") or [])
+    """A DM message that shares a file whose name ends with `name` (how an upload is found
+    after a crash)."""
+    return any(str(f.get("name", "")).endswith(name) for f in message.get("files") or [])
 
 
 def lookup_emails(client: WebClient, user_ids: Sequence[str]) -> dict[str, str]:

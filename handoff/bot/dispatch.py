@@ -322,6 +322,11 @@ class Dispatcher:
         if not row.recipient.startswith(("C", "G")):
             channel = self.client.conversations_open(users=row.recipient)["channel"]["id"]
         oldest = ((row.first_try_at or row.due_at) - timedelta(minutes=1)).timestamp()
+        # a file carries no metadata: it is known by its name
+        upload = {
+            drafts.INVITE: invite_filename(row.transition_id or 0),
+            "doc": export.filename_tail(row.id),
+        }.get(row.kind, "")
         cursor = None
         for _ in range(HISTORY_PAGES):
             resp = self.client.conversations_history(
@@ -331,7 +336,6 @@ class Dispatcher:
                 include_all_metadata=True,
                 cursor=cursor,
             )
-            upload = invite_filename(row.transition_id or 0) if row.kind == drafts.INVITE else ""
             for m in resp.get("messages", []):
                 meta = m.get("metadata") or {}
                 if (
@@ -339,17 +343,10 @@ class Dispatcher:
                     and (meta.get("event_payload") or {}).get("key") == row.key
                 ) or (upload and deliver.carries_upload(m, upload)):
                     return channel, m.get("ts")
-                # a file carries no metadata: its name holds the row id (export.filename)
-                if row.kind == "doc" and any(
-                    str(f.get("name", "")).endswith(f"-account-summary-{row.id}.md")
-                    for f in m.get("files") or []
-                ):
-                    return channel, m.get("ts")
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not resp.get("has_more") or not cursor:
                 return None
         raise RuntimeError(f"more than {HISTORY_PAGES * 200} messages since the first try")
-        return None
 
     def render(self, row: Outbox, context: Context) -> tuple[dict[str, Any] | None, str]:
         """The chat.postMessage arguments of a row in the recipient's language, or why not."""

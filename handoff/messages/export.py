@@ -23,8 +23,12 @@ def slug(account: str) -> str:
 
 def filename(account: str, row_id: int | None = None) -> str:
     """The exported file's name (the outbox row id makes each delivery's file unique)."""
-    tail = f"-{row_id}" if row_id is not None else ""
-    return f"{slug(account)}-account-summary{tail}.md"
+    return slug(account) + filename_tail(row_id)
+
+
+def filename_tail(row_id: int | None) -> str:
+    """How every exported file's name ends: the dispatcher finds a delivery again by it."""
+    return f"-account-summary-{row_id}.md" if row_id is not None else "-account-summary.md"
 
 
 def _value(value: Any, lang: str) -> str:
