@@ -402,10 +402,10 @@ def test_a_summary_whose_answer_was_lost_is_found_by_its_file_name(slack, emu, h
     lost = {"done": False}
 
     def faults(call):
-        if call.method == "files.completeUploadExternal" and not lost["done"]:
-            if call.args.get("channel_id") == "D" + NEW:
-                lost["done"] = True
-                raise ConnectionResetError("answer lost")
+        to_noah = call.args.get("channel_id") == "D" + NEW
+        if call.method == "files.completeUploadExternal" and to_noah and not lost["done"]:
+            lost["done"] = True
+            raise ConnectionResetError("answer lost")
 
     emu.on_call = faults
     slack.slash(NEW, "doc acme corp")
