@@ -62,25 +62,27 @@ def section_state(doc: kn.Document, section_key: str, lang: str) -> str:
     return text(k.not_reviewed())
 
 
-def summary_lines(doc: kn.Document, lang: str) -> list[str]:
-    """The total line and one line per section (with what is missing), for status and Home."""
+def total_lines(r: kn.Readiness, lang: str) -> list[str]:
+    """The document's completeness bar and whether it is ready."""
     k = knowledge(lang)
-    r = kn.readiness(doc)
-    lines = [
-        text(k.total_line(bar(r.score), r.score, 9 - len(r.unreviewed), len(kn.SECTIONS))),
+    reviewed = len(kn.SECTIONS) - len(r.unreviewed)
+    return [
+        text(k.total_line(bar(r.score), r.score, reviewed, len(kn.SECTIONS))),
         text(k.ready_line(r.ready)),
     ]
-    for sec in kn.SECTIONS:
-        line = text(
-            k.section_line(
-                title(lang, sec.key),
-                bar(kn.score(doc, sec.key)),
-                kn.score(doc, sec.key),
-                section_state(doc, sec.key, lang),
-            )
-        )
-        lines.append(line)
-    return lines
+
+
+def section_text(doc: kn.Document, section_key: str, lang: str) -> str:
+    """A section's title, bar, score and review state."""
+    score = kn.score(doc, section_key)
+    state = section_state(doc, section_key, lang)
+    return text(knowledge(lang).section_line(title(lang, section_key), bar(score), score, state))
+
+
+def summary_lines(doc: kn.Document, lang: str) -> list[str]:
+    """The total lines and one line per section, for /handoff status."""
+    lines = total_lines(kn.readiness(doc), lang)
+    return lines + [section_text(doc, sec.key, lang) for sec in kn.SECTIONS]
 
 
 def _meta(**values: Any) -> str:
@@ -127,14 +129,9 @@ def overview_modal(
     """The document's overview: completeness, each section with Edit (and Review for the new
     owner)."""
     k = knowledge(lang)
-    r = kn.readiness(doc)
     blocks: list[Block] = [
         section(text(k.overview_intro(escape(t.account)))),
-        section(
-            text(k.total_line(bar(r.score), r.score, 9 - len(r.unreviewed), len(kn.SECTIONS)))
-            + "\n"
-            + text(k.ready_line(r.ready))
-        ),
+        section("\n".join(total_lines(kn.readiness(doc), lang))),
         DividerBlock(),
     ]
     for sec in kn.SECTIONS:
@@ -154,12 +151,7 @@ def section_rows(
 ) -> list[Block]:
     """One section in the overview: its line with an Edit button, what is missing, Review."""
     k = knowledge(lang)
-    score = kn.score(doc, section_key)
-    line = text(
-        k.section_line(
-            title(lang, section_key), bar(score), score, section_state(doc, section_key, lang)
-        )
-    )
+    line = section_text(doc, section_key, lang)
     rows: list[Block] = [
         SectionBlock(
             block_id=f"sec:{section_key}",
