@@ -10,14 +10,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
 from handoff.flows.calendar import WorkCalendar
-from handoff.flows.knowledge import readiness
 from handoff.flows.plans import PlannedTask, Role
 from handoff.flows.progress import TaskState, replanned, state_after_done
 from handoff.flows.schedule import Facts, TaskFacts
 from handoff.flows.start import Person as PersonFacts
 from handoff.flows.start import StartRequest, account_key
 from handoff.flows.states import TERMINAL
-from handoff.storage.knowledge import documents
 from handoff.storage.models import Person, Task, Transition
 
 
@@ -215,7 +213,6 @@ def facts(session: Session, *, transitions: list[Transition], country: str = "")
             )
     users = {u for t in transitions for u in (t.departing_owner, t.new_owner, t.manager)}
     known = people(session, user_ids=users).values()
-    docs = documents(session, transition_ids=ids)
     zones = {p.user_id: p.tz for p in known}
     gone = frozenset(p.user_id for p in known if p.deleted)
     return [
@@ -229,7 +226,7 @@ def facts(session: Session, *, transitions: list[Transition], country: str = "")
             calendar=calendar_for(t.holiday_country or country),
             unreachable=gone,
             planned=t.planned,
-            ready=readiness(docs[t.id]).ready,
+            ready=t.doc_ready,  # kept in step with the document by every change of it
             anchor=t.handoff_date,
             new_owner=t.new_owner,
         )
