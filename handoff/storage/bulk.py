@@ -1,5 +1,5 @@
-"""Bulk import storage: a batch of transitions and their tasks in two INSERT statements, with
-the same rows and columns as repo.create_transition writes one at a time."""
+"""Bulk import storage: a batch of transitions and their tasks in two INSERT statements. The
+rows are built here, for repo.create_transition too, so both write the same columns."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from handoff.flows.schedule import Facts, TaskFacts
 from handoff.flows.start import Person as PersonFacts
 from handoff.flows.start import StartRequest, account_key
 from handoff.flows.states import TERMINAL
+from handoff.storage.bulk import task_rows, transition_row
 from handoff.storage.models import Person, Task, Transition
 
 
@@ -60,47 +61,20 @@ def create_transition(
     holiday_country: str,
     now: datetime,
 ) -> Transition:
-    """Insert a transition and its tasks (flushes; the caller commits)."""
-    t = Transition(
+    """Insert a transition and its tasks (flushes; the caller commits); the same rows as a
+    bulk import writes (storage.bulk)."""
+    row = transition_row(
         team_id=team_id,
-        account=" ".join(req.account.split()),
-        account_key=account_key(req.account),
-        departing_owner=req.departing_owner or "",
-        new_owner=req.new_owner or "",
-        manager=req.manager or "",
         creator=creator,
-        kind=req.kind or "",
-        planned=req.planned,
-        handoff_date=req.handoff_date,
+        req=req,
         started_on=started_on,
-        strategic=req.strategic,
-        reason=req.reason,
-        notes=req.notes,
-        digest_channel=req.digest_channel,
         holiday_country=holiday_country,
-        created_at=now,
-        updated_at=now,
-        next_due_at=now,
+        now=now,
     )
+    t = Transition(**row)
     session.add(t)
     session.flush()
-    assignees = {
-        Role.DEPARTING: t.departing_owner,
-        Role.NEW_OWNER: t.new_owner,
-        Role.MANAGER: t.manager,
-    }
-    for p in plan:
-        session.add(
-            Task(
-                transition_id=t.id,
-                milestone=p.milestone,
-                seq=p.seq,
-                role=p.role.value,
-                assignee=assignees[p.role],
-                due_on=p.due_on,
-                compressed=p.compressed,
-            )
-        )
+    session.add_all(Task(**task) for task in task_rows(t.id, row, plan))
     session.flush()
     return t
 
