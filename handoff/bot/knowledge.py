@@ -8,7 +8,6 @@ closed modal (notify_on_close) is saved too: nothing typed is lost.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +20,7 @@ from sqlmodel import col, update
 from handoff.bot import home
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.ids import Ids
+from handoff.bot.parse import int_or_none, view_meta
 from handoff.bot.services import Services
 from handoff.flows import knowledge as kn
 from handoff.messages import knowledge as kb
@@ -37,21 +37,6 @@ log = logging.getLogger(__name__)
 def involved(t: Transition | None, user: str) -> bool:
     """Whether the user is one of the transition's people."""
     return t is not None and user in (t.departing_owner, t.new_owner, t.manager, t.creator)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _meta(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 def _team(body: dict[str, Any]) -> str:
@@ -216,7 +201,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     @app.action(Ids.DOC_OPEN.value)
     def doc_open(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        begun = d.begin(client, body, _int(action.get("value")), "doc.open")
+        begun = d.begin(client, body, int_or_none(action.get("value")), "doc.open")
         if begun is None:
             return
         user, lang, t, doc = begun
@@ -235,7 +220,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             key = str((action.get("selected_option") or {}).get("value") or "")
         else:
             tid, _, key = str(action.get("value") or "").partition(":")
-        begun = d.begin(client, body, _int(tid), "doc.section", key)
+        begun = d.begin(client, body, int_or_none(tid), "doc.section", key)
         if begun is None:
             return
         user, lang, t, doc = begun
@@ -252,9 +237,9 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     def section_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         user = body["user"]["id"]
         lang = services.lang_for(user)
-        meta = _meta(view)
+        meta = view_meta(view)
         key = meta.get("s")
-        loaded = d.load(body, _int(meta.get("t")), "doc.section submit")
+        loaded = d.load(body, int_or_none(meta.get("t")), "doc.section submit")
         if loaded is None or key not in kn.BY_KEY:
             ack(
                 response_action="errors",
@@ -276,9 +261,9 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     def section_closed(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         ack()
         user = body["user"]["id"]
-        meta = _meta(view)
+        meta = view_meta(view)
         key = meta.get("s")
-        loaded = d.load(body, _int(meta.get("t")), "doc.section close")
+        loaded = d.load(body, int_or_none(meta.get("t")), "doc.section close")
         if loaded is None or key not in kn.BY_KEY:
             return
         t, _ = loaded
@@ -292,7 +277,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     def review(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
         tid, _, key = str(action.get("value") or "").partition(":")
-        begun = d.begin(client, body, _int(tid), "doc.review", key)
+        begun = d.begin(client, body, int_or_none(tid), "doc.review", key)
         if begun is None:
             return
         user, lang, t, _ = begun
@@ -311,7 +296,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     @app.action(Ids.DOC_STAKEHOLDER_ADD.value)
     def stakeholder_add(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        begun = d.begin(client, body, _int(action.get("value")), "doc.stakeholder.add")
+        begun = d.begin(client, body, int_or_none(action.get("value")), "doc.stakeholder.add")
         if begun is None:
             return
         user, lang, t, doc = begun
@@ -330,7 +315,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
                 lang,
                 callback_id=Ids.DOC_STAKEHOLDER_VIEW.value,
                 root=section_view.get("id"),
-                top=_meta(section_view).get("root"),
+                top=view_meta(section_view).get("root"),
             ),
         )
 
@@ -339,17 +324,17 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         ack()
         chosen = str((action.get("selected_option") or {}).get("value"))
         verb, tid, sid = (chosen + "::").split(":")[:3]
-        begun = d.begin(client, body, _int(tid), f"doc.stakeholder.{verb}")
+        begun = d.begin(client, body, int_or_none(tid), f"doc.stakeholder.{verb}")
         if begun is None:
             return
         user, lang, t, doc = begun
         section_view = body.get("view") or {}
         d.save_draft(t, "relationships", section_view, user)
-        person = next((p for p in doc.stakeholders if p["id"] == _int(sid)), None)
+        person = next((p for p in doc.stakeholders if p["id"] == int_or_none(sid)), None)
         if person is None:
             d.refuse(client, body, lang, text(texts(lang).gone()))
             return
-        root, top = section_view.get("id"), _meta(section_view).get("root")
+        root, top = section_view.get("id"), view_meta(section_view).get("root")
         if verb == "edit":
             view = kb.stakeholder_modal(
                 t.id, person, lang, callback_id=Ids.DOC_STAKEHOLDER_VIEW.value, root=root, top=top
@@ -369,13 +354,13 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     def stakeholder_closed(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         ack()
         user = body["user"]["id"]
-        meta = _meta(view)
-        loaded = d.load(body, _int(meta.get("t")), "doc.stakeholder close")
+        meta = view_meta(view)
+        loaded = d.load(body, int_or_none(meta.get("t")), "doc.stakeholder close")
         if loaded is None:
             return
         t, doc = loaded
         values, _ = kn.clean(kn.STAKEHOLDER, kb.raw_values(view))
-        sid = _int(meta.get("id"))
+        sid = int_or_none(meta.get("id"))
         if not values or (sid is None and len(doc.stakeholders) >= kn.STAKEHOLDERS_MAX):
             return
         row = d.save_stakeholder(t, sid, values, user)
@@ -387,8 +372,8 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     def stakeholder_removed(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         user = body["user"]["id"]
         lang = services.lang_for(user)
-        meta = _meta(view)
-        loaded = d.load(body, _int(meta.get("t")), "doc.stakeholder remove")
+        meta = view_meta(view)
+        loaded = d.load(body, int_or_none(meta.get("t")), "doc.stakeholder remove")
         ack()
         if loaded is None:
             return
@@ -397,7 +382,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             removed = store.delete_stakeholder(
                 s,
                 transition_id=t.id,
-                stakeholder_id=_int(meta.get("id")) or 0,
+                stakeholder_id=int_or_none(meta.get("id")) or 0,
                 by=user,
                 now=services.clock(),
             )
@@ -410,8 +395,8 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     def stakeholder_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         user = body["user"]["id"]
         lang = services.lang_for(user)
-        meta = _meta(view)
-        loaded = d.load(body, _int(meta.get("t")), "doc.stakeholder submit")
+        meta = view_meta(view)
+        loaded = d.load(body, int_or_none(meta.get("t")), "doc.stakeholder submit")
         if loaded is None:
             ack(
                 response_action="errors",
@@ -426,7 +411,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         if errors:
             ack(response_action="errors", errors=kb.errors_for(kn.STAKEHOLDER, errors, lang))
             return
-        sid = _int(meta.get("id"))
+        sid = int_or_none(meta.get("id"))
         if sid is None and len(doc.stakeholders) >= kn.STAKEHOLDERS_MAX:
             ack(
                 response_action="errors",

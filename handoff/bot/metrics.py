@@ -12,7 +12,8 @@ from slack_sdk.errors import SlackApiError
 
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.ids import Ids
-from handoff.bot.knowledge import Doc, _first_block_error, _meta
+from handoff.bot.knowledge import Doc, _first_block_error
+from handoff.bot.parse import view_meta
 from handoff.bot.services import Services
 from handoff.flows import metrics as fm
 from handoff.messages import knowledge as kb
@@ -64,7 +65,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     def survey_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         user = body["user"]["id"]
         lang = services.lang_for(user)
-        meta = _meta(view)
+        meta = view_meta(view)
         item = meta.get("item")
         with session(services.engine) as s:
             t = s.get(Transition, meta.get("t")) if isinstance(meta.get("t"), int) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -66,3 +67,20 @@ def note_text(view: dict[str, Any]) -> str:
 def move_date(view: dict[str, Any]) -> date | None:
     """The move modal's new date."""
     return _date(view.get("state", {}).get("values", {}), "handoff_date")
+
+
+def int_or_none(value: Any) -> int | None:
+    """An id from a button value or metadata; None when it is not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def view_meta(view: dict[str, Any]) -> dict[str, Any]:
+    """A view's private_metadata as a dict ({} when it is missing or not ours)."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from handoff.bot import home
 from handoff.bot.dispatch import Dispatcher
-from handoff.bot.parse import move_date, note_text
+from handoff.bot.parse import int_or_none, move_date, note_text
 from handoff.bot.scheduler import run_now
 from handoff.bot.services import Services
 from handoff.flows.calendar import local_today
@@ -27,13 +27,6 @@ from handoff.storage.db import session
 from handoff.storage.models import Task, Transition
 
 log = logging.getLogger(__name__)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _tell(respond: Respond, client: WebClient, user: str, mrkdwn: str) -> None:
@@ -100,7 +93,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         ack()
         user = body["user"]["id"]
         lang = services.lang_for(user)
-        task, t = load_task(_int(action.get("value")))
+        task, t = load_task(int_or_none(action.get("value")))
         refusal = task_guard(task, t, user, lang)
         if refusal:
             _tell(respond, client, user, refusal)
@@ -133,7 +126,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             return
         now = services.clock()
         with session(services.engine) as s:
-            task = s.get(Task, _int(meta.get("task")))
+            task = s.get(Task, int_or_none(meta.get("task")))
             t = s.get(Transition, task.transition_id) if task else None
             refusal = task_guard(task, t, user, lang)
             if refusal:
@@ -177,7 +170,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         lang = services.lang_for(user)
         now = services.clock()
         with session(services.engine) as s:
-            task = s.get(Task, _int(action.get("value")) or 0)
+            task = s.get(Task, int_or_none(action.get("value")) or 0)
             t = s.get(Transition, task.transition_id) if task else None
             refusal = task_guard(task, t, user, lang)
             if refusal:
@@ -214,7 +207,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
 
     def load_transition(value: Any, user: str) -> Transition | None:
         with session(services.engine) as s:
-            t = s.get(Transition, _int(value) or 0)
+            t = s.get(Transition, int_or_none(value) or 0)
         if t is None or user not in (t.departing_owner, t.new_owner, t.manager, t.creator):
             log.warning("refused plan action by %s on transition %s", user, value)
             return None
@@ -257,7 +250,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         new_date = move_date(view)
         now = services.clock()
         with session(services.engine) as s:
-            t = s.get(Transition, _int(meta.get("t")) or 0, with_for_update=True)
+            t = s.get(Transition, int_or_none(meta.get("t")) or 0, with_for_update=True)
             me = repo.people(s, user_ids=[user]).get(user)
             today = local_today(now, me.tz if me else "")
             if (
@@ -293,7 +286,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         lang = services.lang_for(user)
         now = services.clock()
         with session(services.engine) as s:
-            t = s.get(Transition, _int(action.get("value")) or 0, with_for_update=True)
+            t = s.get(Transition, int_or_none(action.get("value")) or 0, with_for_update=True)
             if t is None or user != t.manager:
                 log.warning("refused cancel by %s on transition %s", user, action.get("value"))
                 _tell(respond, client, user, text(catalog(lang).manager_only()))
