@@ -41,6 +41,7 @@ from _common import (  # noqa: E402
 
 from handoff.bot import home, views  # noqa: E402
 from handoff.bot.app import build  # noqa: E402
+from handoff.bot.services import Later  # noqa: E402
 from handoff.demo import InlineExecutor, SimClock  # noqa: E402
 from handoff.emulator import SlackEmulator  # noqa: E402
 from handoff.flows import knowledge as kn  # noqa: E402
@@ -125,7 +126,13 @@ def main() -> int:
         settings = Settings(
             bot_token=TOKEN, signing_secret=SECRET, api_url=emu.url, database_url="sqlite://"
         )
-        handoff = build(settings, engine=engine, clock=clock, executor=InlineExecutor())
+        handoff = build(
+            settings,
+            engine=engine,
+            clock=clock,
+            executor=InlineExecutor(),
+            later=Later(inline=True),
+        )
         services, client = handoff.services, handoff.app.client
         lang = services.lang_for(manager)
 

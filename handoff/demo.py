@@ -164,6 +164,7 @@ def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO)
     """Run the demo and print its transcript; returns the exit status."""
     from handoff.bot.app import build
     from handoff.bot.server import asgi, bind, server
+    from handoff.bot.services import Later
 
     cast = Cast()
     # Monday 7 Dec 2026, 09:00 in Berlin: four weeks before a Monday handoff
@@ -187,7 +188,9 @@ def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO)
             holiday_country="DE",
         )
         # one sender thread: the transcript comes out in the same order on every run
-        handoff = build(settings, clock=clock, executor=InlineExecutor(), senders=1)
+        handoff = build(
+            settings, clock=clock, executor=InlineExecutor(), senders=1, later=Later(inline=True)
+        )
         sock = bind("127.0.0.1", 0)
         http = server(asgi(handoff, scheduler=False), log_level="warning")
         thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, daemon=True)

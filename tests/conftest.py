@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from handoff.bot.app import Handoff, build
 from handoff.bot.server import asgi, bind, server
+from handoff.bot.services import Later
 from handoff.demo import InlineExecutor, SimClock
 from handoff.emulator import SlackDriver, SlackEmulator
 from handoff.settings import Settings
@@ -84,7 +85,9 @@ def settings(emu: SlackEmulator, database: tuple[str, dict]) -> Settings:
 @pytest.fixture
 def handoff(settings: Settings, database: tuple[str, dict], clock: SimClock) -> Iterator[Handoff]:
     engine = make_engine(settings.database_url, **database[1])
-    h = build(settings, engine=engine, clock=clock, executor=InlineExecutor())
+    h = build(
+        settings, engine=engine, clock=clock, executor=InlineExecutor(), later=Later(inline=True)
+    )
     yield h
     engine.dispose()
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from handoff.bot import bulk, coach, commands, digest, home, knowledge, metrics, start, tasks
 from handoff.bot.dispatch import SENDERS, Dispatcher
 from handoff.bot.ids import check_unique
-from handoff.bot.services import Clock, Services, utc_now
+from handoff.bot.services import Clock, Later, Services, utc_now
 from handoff.messages import blocks
 from handoff.messages.i18n import catalog, text
 from handoff.settings import Settings
@@ -60,6 +60,7 @@ def build(
     worker: str = "handoff",
     run_migrations: bool = True,
     senders: int = SENDERS,
+    later: Later | None = None,
 ) -> Handoff:
     """Wire settings, database, Slack client and listeners into a Handoff instance."""
     check_unique()
@@ -68,6 +69,8 @@ def build(
         migrate(engine)
     client = client or make_client(settings)
     services = Services(settings=settings, engine=engine, clock=clock, worker=worker)
+    if later is not None:  # Later(inline=True): Home redraws done before the listener returns
+        services.later = later
     kwargs: dict[str, Any] = {}
     if executor is not None:
         kwargs["listener_executor"] = executor

@@ -22,11 +22,18 @@ log = logging.getLogger(__name__)
 
 
 def refresh(client: WebClient, services: Services, user_ids: Iterable[str]) -> None:
-    """After a change: refresh the App Home of those users who use it (a Home nobody opened
-    is built when it is first opened)."""
+    """After a change: redraw the App Home of these users, off the listener's thread (see
+    Services.later: a user changed twice meanwhile is drawn once, from the newest state).
+    Only users who opened the Home are drawn; the others' is built when they first open it."""
+    for user in dict.fromkeys(u for u in user_ids if u):
+        services.later(("home", user), lambda user=user: _redraw(client, services, user))
+
+
+def _redraw(client: WebClient, services: Services, user: str) -> None:
     with session(services.engine) as s:
-        users = repo.home_users(s, user_ids=[u for u in user_ids if u])
-    publish(client, services, [u for u in dict.fromkeys(user_ids) if u in users])
+        uses_home = bool(repo.home_users(s, user_ids=[user]))
+    if uses_home:
+        publish(client, services, [user])
 
 
 def publish(
@@ -40,9 +47,7 @@ def publish(
         if pages is not None:
             services.home_pages[user] = pages
         try:
-            view = views.home_for(
-                services, user, services.lang_for(user), services.home_pages.get(user)
-            )
+            view = views.home_for(services, user, pages=services.home_pages.get(user))
             client.views_publish(user_id=user, view=view)
         except SlackApiError as exc:
             log.warning("views.publish for %s failed: %s", user, exc.response.get("error"))

@@ -66,6 +66,7 @@ def asgi(
                 socket_mode.close()
             if jobs is not None:
                 jobs.shutdown(wait=True)
+            handoff.services.later.close()
             log.info("handoff stopped")
 
     routes = [Route("/healthz", healthz, methods=["GET"])]

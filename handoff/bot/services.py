@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from handoff.messages.i18n import lang_of
 from handoff.settings import Settings
 from handoff.storage import repo
 from handoff.storage.db import session
+from handoff.storage.models import Person
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -25,6 +27,73 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The wall clock, in UTC."""
     return datetime.now(UTC)
+
+
+class Later:
+    """Work that may wait a moment (an App Home redraw), done on one background thread.
+
+    Work is keyed: work queued again under a key that is still waiting replaces it and keeps
+    its place, so under load each user's Home is drawn once, from the newest state, and a
+    burst of changes costs the listeners nothing after their ack. A failure is logged and the
+    next piece runs. `inline=True` runs each piece at once in the caller's thread (tests, demo).
+    """
+
+    def __init__(self, *, inline: bool = False, name: str = "later") -> None:
+        self.inline, self.name = inline, name
+        self._waiting: dict[Hashable, Callable[[], None]] = {}
+        self._cond = threading.Condition()
+        self._busy = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, key: Hashable, work: Callable[[], None]) -> None:
+        """Do `work` soon (at once when inline); it replaces work still waiting under `key`."""
+        if self.inline:
+            self._run(key, work)
+            return
+        with self._cond:
+            if self._closed:
+                return
+            self._waiting[key] = work
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing waits or runs (benchmarks, tests); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._waiting and not self._busy, timeout)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop taking work; what still waits is dropped (a Home is redrawn when opened).
+        With `wait`, also wait (at most 10 s) for the piece running now."""
+        with self._cond:
+            self._closed = True
+            self._waiting.clear()
+            self._cond.notify_all()
+        if wait and self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+                self._cond.wait_for(lambda: self._waiting or self._closed)
+                if self._closed:
+                    return
+                key = next(iter(self._waiting))
+                work = self._waiting.pop(key)
+                self._busy = True
+            self._run(key, work)
+
+    @staticmethod
+    def _run(key: Hashable, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception:  # one broken piece must not stop the rest
+            log.exception("background work %r failed", key)
 
 
 @dataclass
@@ -37,6 +106,8 @@ class Services:
     worker: str = "handoff"
     # the App Home page each user last turned to (kept per process: a refresh stays on it)
     home_pages: dict[str, dict[str, int]] = field(default_factory=dict)
+    # App Home redraws and other work that may wait, off the listeners' threads
+    later: Later = field(default_factory=Later)
     _pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="lookup")
     )
@@ -50,9 +121,13 @@ class Services:
         """The user's language: their own setting, their Slack locale, then HANDOFF_LANG."""
         with session(self.engine) as s:
             p = repo.people(s, user_ids=[user_id]).get(user_id)
+        return self.lang_of(p, locale)
+
+    def lang_of(self, person: Person | None, locale: str = "") -> str:
+        """The language of a Person row already read (None: HANDOFF_LANG, or the locale)."""
         return lang_of(
-            chosen=p.lang if p else "",
-            locale=locale or (p.locale if p else ""),
+            chosen=person.lang if person else "",
+            locale=locale or (person.locale if person else ""),
             default=self.settings.lang,
         )
 

@@ -67,9 +67,10 @@ def status_for(
 
 
 def home_for(
-    services: Services, user_id: str, lang: str, pages: dict[str, int] | None = None
+    services: Services, user_id: str, lang: str = "", pages: dict[str, int] | None = None
 ) -> dict[str, Any]:
-    """The App Home view of one user: a page of transitions per role (the first by default)."""
+    """The App Home view of one user: a page of transitions per role (the first by default),
+    in `lang`, or by default in the user's language (Services.lang_for, from the same read)."""
     pages = pages or {}
     groups = []
     with session(services.engine) as s:
@@ -97,4 +98,5 @@ def home_for(
     for g in groups:
         g.items = [home.Item(t, nxt.get(t.id), kn.readiness(docs[t.id])) for t in g.items]
     today = local_today(services.clock(), me.tz if me else "")
+    lang = lang or services.lang_of(me)
     return home.home_view(groups, today=today, lang=lang, chosen_lang=me.lang if me else "")
