@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from handoff.bot.parse import slack_unescape
 from handoff.emulator import Call, SlackDriver, SlackEmulator
 from handoff.settings import Settings
 
@@ -157,7 +158,7 @@ def render(args: dict[str, Any], name: Callable[[str], str]) -> str:
     text = "\n".join(lines) if lines else str(args.get("text", ""))
     text = re.sub(r"<@(U[A-Z0-9]+)>", lambda m: name(m.group(1)), text)
     text = text.replace(f"<#{CHANNEL}>", CHANNEL_NAME)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return slack_unescape(text)
 
 
 def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO) -> int:

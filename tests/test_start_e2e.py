@@ -246,3 +246,11 @@ def test_welcome_dms_go_through_the_outbox_exactly_once(slack, emu, handoff):
         rows = s.exec(select(Outbox)).all()
     assert {r.status for r in rows} == {"sent"}
     assert all(r.ts for r in rows)
+
+
+def test_an_account_with_ampersand_and_angle_brackets_is_found_by_name(slack, emu, handoff):
+    """Slack sends `&`, `<`, `>` of a command's text as entities; the name typed still matches."""
+    start(slack, account="AT&T <EMEA>")
+    answer = json.dumps(slack.slash(NEW, "status AT&T <EMEA>").json())
+    assert "no handoff" not in answer.lower()
+    assert "AT&amp;T &lt;EMEA&gt;" in answer and "&amp;amp;" not in answer

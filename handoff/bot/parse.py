@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -51,9 +52,19 @@ def start_request(view: dict[str, Any]) -> StartRequest:
     )
 
 
+_SLACK_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITY_CHAR = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def slack_unescape(text: str) -> str:
+    """Text as typed: Slack sends `&`, `<` and `>` of a command's text as entities (one pass,
+    so a typed `&amp;` comes back as `&amp;`)."""
+    return _SLACK_ENTITY.sub(lambda m: _ENTITY_CHAR[m.group(1)], text)
+
+
 def subcommand(text: str) -> tuple[str, str]:
-    """'/handoff status Acme Corp' → ('status', 'Acme Corp')."""
-    parts = (text or "").strip().split(None, 1)
+    """'/handoff status Acme Corp' → ('status', 'Acme Corp'); 'AT&amp;T' → 'AT&T'."""
+    parts = slack_unescape(text or "").strip().split(None, 1)
     if not parts:
         return "", ""
     return parts[0].lower(), (parts[1].strip() if len(parts) > 1 else "")

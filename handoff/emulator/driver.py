@@ -23,6 +23,7 @@ from handoff.emulator.wire import (
     TEAM_DOMAIN,
     VERIFICATION_TOKEN,
 )
+from handoff.messages.text import escape as slack_escape
 
 # -- the driver: plays Slack's side towards the app ---------------------------------------------
 
@@ -288,7 +289,7 @@ class SlackDriver:
             "user_id": user_id,
             "user_name": self._user(user_id)["name"],
             "command": command,
-            "text": text,
+            "text": slack_escape(text),  # as Slack does: &, < and > arrive as entities
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": self._response_url(),
