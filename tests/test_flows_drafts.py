@@ -137,10 +137,20 @@ def test_the_plan_sends_each_draft_right_after_its_milestone_and_four_checklists
     ]
 
 
-def test_an_unplanned_plan_has_no_step_back_and_a_closed_one_only_check_ins():
+def test_an_unplanned_plan_has_no_step_back_and_a_closed_one_only_check_ins_and_checklists():
     keys = [m.key for m in plan_messages(facts(planned=False))]
     assert "t1:customer_comm:departing:U0DANA:draft" in keys
     assert "t1:retrospective:new_owner:U0NOAH:draft" in keys
     assert not any("step_back" in k for k in keys)
-    assert {m.kind for m in plan_messages(facts(state="closed"))} == {"survey"}
+    closed = plan_messages(facts(state="closed"))
+    assert {m.kind for m in closed} == {"survey", "guide"}
+    assert [m.item for m in closed if m.kind == "guide"] == ["week1", "week2", "week3", "week4"]
     assert plan_messages(facts(state="cancelled")) == []
+
+
+def test_an_unplanned_handoff_closed_at_its_retrospective_still_sends_week_four():
+    """Unplanned: weeks from S+14; the plan closes at the retrospective (S+28), week 4 is S+35."""
+    f = facts(planned=False, state="closed")
+    week4 = next(m for m in plan_messages(f) if m.item == "week4")
+    retro = next(k for k in f.tasks if k.milestone == "retrospective")
+    assert week4.due_at.date() > retro.due_on

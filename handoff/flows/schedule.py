@@ -130,8 +130,8 @@ def surveys(f: Facts) -> list[Due]:
 
 def plan_messages(f: Facts) -> list[Due]:
     """Every message the transition's plan wants, given which tasks are done (in send order)."""
-    if f.state in TERMINAL:
-        return surveys(f)
+    if f.state in TERMINAL:  # the new owner's checklists and check-ins outlive the plan
+        return weekly_guides(f) + surveys(f)
     cal = f.calendar
     out: list[Due] = []
     ghost: list[datetime] = []
@@ -211,8 +211,12 @@ def plan_messages(f: Facts) -> list[Due]:
 
 
 def weekly_guides(f: Facts) -> list[Due]:
-    """The new owner's week 1…4 checklists of their first 30 days solo, one a week."""
-    if f.anchor is None or not f.new_owner or f.new_owner in f.unreachable:
+    """The new owner's week 1…4 checklists of their first 30 days solo, one a week. They go on
+    after the transition closed (an unplanned one closes at its retrospective, S+28, before
+    week 4), not after a cancel."""
+    if f.state == "cancelled" or f.anchor is None or not f.new_owner:
+        return []
+    if f.new_owner in f.unreachable:
         return []
     tz = f.zones.get(f.new_owner)
     out = []
