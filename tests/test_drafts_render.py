@@ -152,3 +152,36 @@ def test_typed_fences_cannot_end_a_drafts_code_block():
     [block] = code_sections("Goals:\n``` now *bold* outside ```")
     body = block.to_dict()["text"]["text"]
     assert body.count("```") == 2 and body.startswith("```") and body.endswith("```")
+
+
+@pytest.mark.parametrize(
+    ("lang", "planned_words", "unplanned_words"),
+    [
+        (
+            "en",
+            ("two weeks before", "One week after", "prepared for weeks"),
+            ("within two days", "Four weeks in", "took over the whole account history"),
+        ),
+        (
+            "de",
+            ("zwei Wochen vor", "Eine Woche nach", "wochenlang vorbereitet"),
+            ("innerhalb von zwei Tagen", "Nach vier Wochen", "gesamte Kundenhistorie"),
+        ),
+    ],
+)
+def test_an_unplanned_handoff_is_not_told_it_was_planned_for_weeks(
+    lang, planned_words, unplanned_words
+):
+    def said(planned: bool) -> str:
+        t = transition("rep_to_rep", planned)
+        fill = flow.fill(t, full_document(), NAMES)
+        names = ("intro_email", "follow_up", "agenda")
+        return json.dumps(
+            drafts.draft_message(t, fill, names, "departing", lang), ensure_ascii=False
+        )
+
+    planned, unplanned = said(True), said(False)
+    for words in planned_words:
+        assert words in planned and words not in unplanned
+    for words in unplanned_words:
+        assert words in unplanned and words not in planned

@@ -107,11 +107,11 @@ def draft_message(
         if blocks:
             blocks.append(DividerBlock())
         blocks.append(header(text(c.header(t.account, name))))
-        blocks.append(section(text(c.intro(name, role))))
+        blocks.append(section(text(c.intro(name, role, t.planned))))
         blocks += code_sections(draft_text(name, fill, lang))
         if name == "agenda":
             blocks += text_sections(
-                text(c.questions_heading()) + "\n" + text(c.customer_questions(v))
+                text(c.questions_heading()) + "\n" + text(c.customer_questions(v, t.planned))
             )
     blocks.append(context(text(c.never_sent())))
     fallback = ", ".join(text(c.header(escape(t.account), name)) for name in names)
