@@ -104,6 +104,9 @@ def test_t_minus_7_agenda_with_goals_qa_and_an_ics_for_the_departing_owner(
     emu.add_user(NEW, "noah", real_name="Noah N", tz="America/New_York", email="noah@x.test")
     start(slack, strategic=["strategic"])
     fill_document(handoff, clock)
+    travel(handoff, clock, at(2026, 12, 21, 8))  # a working week before, 09:00 in Berlin
+    assert len(emu.calls_to("files.completeUploadExternal")) == 1
+    assert sent(emu, DEPARTING, "draft", "joint_meeting") == []  # the agenda waits for T−7
     travel(handoff, clock, at(2026, 12, 28, 14))  # T−7 = Mon 28 Dec, 09:00 in New York
     for user in (DEPARTING, NEW):
         [agenda] = sent(emu, user, "draft", "joint_meeting")
@@ -113,6 +116,9 @@ def test_t_minus_7_agenda_with_goals_qa_and_an_ics_for_the_departing_owner(
         assert "Will we get the same level of support?" in text
     [upload] = emu.calls_to("files.completeUploadExternal")
     assert upload.args["channel_id"] == "D" + DEPARTING
+    # a working week ahead, in time to forward: Mon 21 Dec, 09:00 in Berlin
+    assert upload.at == at(2026, 12, 21, 8)
+    assert "15:00" in upload.args["initial_comment"]
     file_id = upload.args["files"][0]["id"] if isinstance(upload.args["files"], list) else None
     if file_id is None:
         file_id = json.loads(upload.args["files"])[0]["id"]
@@ -120,7 +126,8 @@ def test_t_minus_7_agenda_with_goals_qa_and_an_ics_for_the_departing_owner(
     [event] = cal.walk("VEVENT")
     begin, end = event.decoded("dtstart"), event.decoded("dtend")
     assert end - begin == timedelta(minutes=30)
-    assert begin.date().isoformat() == "2026-12-28"
+    # the first half hour from 10:00 Berlin inside 09:00–17:00 in Berlin and New York too
+    assert begin == at(2026, 12, 28, 14)  # 15:00 in Berlin, 09:00 in New York
     attendees = [str(a) for a in event.get("attendee")]
     assert attendees == ["mailto:dana@x.test", "mailto:noah@x.test"]  # the manager has no email
     assert "Cut onboarding time by 30 %" in str(event.get("description"))

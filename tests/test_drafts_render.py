@@ -101,8 +101,7 @@ def test_every_template_renders_in_every_case(lang, kind, planned, full):
     content = ics.invitation(
         transition_id=7,
         fill=fill,
-        day=date(2026, 12, 28),
-        tz="Europe/Berlin",
+        begin=flow.meeting_start(date(2026, 12, 28), "Europe/Berlin", ["America/New_York"]),
         attendees=[ics.Attendee("Dana D", "dana@x.test"), ics.Attendee("Noah N")],
         lang=lang,
         now=datetime(2026, 12, 21, 8, tzinfo=UTC),

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 from handoff.flows import drafts as flow
+from handoff.flows.calendar import WorkCalendar
 from handoff.flows.knowledge import Document
 from handoff.flows.plans import PLANNED, UNPLANNED, build_plan
 from handoff.flows.schedule import Facts, TaskFacts, plan_messages
@@ -154,3 +155,30 @@ def test_an_unplanned_handoff_closed_at_its_retrospective_still_sends_week_four(
     week4 = next(m for m in plan_messages(f) if m.item == "week4")
     retro = next(k for k in f.tasks if k.milestone == "retrospective")
     assert week4.due_at.date() > retro.due_on
+
+
+def test_the_meeting_is_suggested_inside_everyones_working_day():
+    day = date(2026, 12, 28)
+    berlin, new_york, tokyo = "Europe/Berlin", "America/New_York", "Asia/Tokyo"
+    utc = datetime.fromisoformat
+    assert flow.meeting_start(day, berlin, [berlin]) == utc("2026-12-28T09:00+00:00")  # 10:00
+    assert flow.meeting_start(day, berlin, [berlin, new_york]) == utc("2026-12-28T14:00+00:00")
+    # organised from New York: 10:00 there is 16:00 in Berlin, still inside both days
+    assert flow.meeting_start(day, new_york, [new_york, berlin]) == utc("2026-12-28T15:00+00:00")
+    assert flow.meeting_start(day, "Europe/London", [berlin]) == utc("2026-12-28T10:00+00:00")
+    # Berlin and Tokyo share no working hour: 10:00 for the organiser
+    assert flow.meeting_start(day, berlin, [berlin, tokyo]) == utc("2026-12-28T09:00+00:00")
+
+
+def test_the_invitation_comes_a_working_week_before_the_meeting():
+    f = facts()
+    [invite] = [m for m in plan_messages(f) if m.kind == "invite"]
+    meeting = next(k for k in f.tasks if k.milestone == "joint_meeting" and k.assignee == D)
+    assert invite.due_at.date() == f.calendar.add_working_days(meeting.due_on, -flow.INVITE_LEAD)
+    assert invite.due_at.date() < meeting.due_on
+
+
+def test_working_days_count_backwards_over_weekends():
+    cal = WorkCalendar()
+    assert cal.add_working_days(date(2026, 12, 28), -1) == date(2026, 12, 25)  # Mon → Fri
+    assert cal.add_working_days(date(2026, 12, 28), -5) == date(2026, 12, 21)

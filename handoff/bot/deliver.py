@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from handoff.flows import drafts as flow
 from handoff.flows.knowledge import Document
 from handoff.messages import drafts, ics
-from handoff.messages.i18n import fmt_date, text
+from handoff.messages.i18n import fmt_datetime, text
 from handoff.messages.text import escape
 from handoff.storage.models import Person, Task, Transition
 
@@ -77,11 +77,15 @@ def invite_file(
         for u in ids
     ]
     organiser = people.get(t.departing_owner)
+    begin = flow.meeting_start(
+        task.due_on,
+        organiser.tz if organiser else "",
+        [people[u].tz if u in people else "" for u in ids],
+    )
     content = ics.invitation(
         transition_id=t.id or 0,
         fill=fill,
-        day=task.due_on,
-        tz=organiser.tz if organiser else "",
+        begin=begin,
         attendees=attendees,
         lang=lang,
         now=now,
@@ -91,7 +95,11 @@ def invite_file(
         "content": content,
         "filename": ics.filename(t.id or 0),
         "title": text(c.invite_title(t.account)),
-        "initial_comment": text(c.invite_comment(escape(t.account), fmt_date(task.due_on, lang))),
+        "initial_comment": text(
+            c.invite_comment(
+                escape(t.account), fmt_datetime(begin, organiser.tz if organiser else "", lang)
+            )
+        ),
     }
 
 

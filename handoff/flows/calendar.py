@@ -46,10 +46,14 @@ class WorkCalendar:
         return day
 
     def add_working_days(self, day: date, count: int) -> date:
-        """The working day `count` working days after `day`."""
+        """The working day `count` working days after `day` (before it, when negative)."""
         day = self.next_working_day(day)
         for _ in range(count):
             day = self.next_working_day(day + timedelta(days=1))
+        for _ in range(-count):
+            day -= timedelta(days=1)
+            while not self.is_working_day(day):
+                day -= timedelta(days=1)
         return day
 
     def send_time(self, day: date, tz: str | None) -> datetime:

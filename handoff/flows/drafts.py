@@ -4,7 +4,8 @@ plain values out. A value the document cannot give is a `Missing`, rendered as a
 placeholder by the templates, never as empty text.
 
 Planned (T = handoff date): introduction email (departing, T−14), joint-meeting agenda (both
-owners, T−7; the departing owner also gets the .ics invitation), handoff announcement
+owners, T−7; the departing owner gets the .ics invitation a working week ahead, at a time
+inside everyone's working day), handoff announcement
 (departing, T), follow-up (new owner, T+7), step-back note (departing, T+30), ongoing-role
 guidance (departing, T+14), week 1…4 checklists (new owner, T, T+7, T+14, T+21).
 
@@ -16,10 +17,12 @@ departing owner of an unplanned transition has usually left by then.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
+from handoff.flows.calendar import zone
 from handoff.flows.knowledge import CADENCE, Document
 from handoff.flows.plans import Role
 
@@ -32,7 +35,9 @@ ONGOING_ROLE = "ongoing_role"
 WEEKS = 4
 TOP = 3
 INVITE_MINUTES = 30
-INVITE_HOUR = 10  # local time of the departing owner; they move it when they forward it
+INVITE_HOUR = 10  # preferred local time of the departing owner; they move it when they forward it
+WORK_DAY = (time(9), time(17))  # when a meeting suits an attendee, in their own zone
+INVITE_LEAD = 5  # working days: the invitation comes a week ahead, in time to forward it
 UNPLANNED_SOLO_FROM = 14  # days after the start: the new owner is fully responsible
 
 D, N = Role.DEPARTING.value, Role.NEW_OWNER.value
@@ -228,6 +233,26 @@ def fill(
 def may_receive(t: TransitionFacts, user_id: str) -> bool:
     """Drafts and guides only ever go to the transition's own people."""
     return bool(user_id) and user_id in (t.departing_owner, t.new_owner, t.manager)
+
+
+def meeting_start(day: date, organiser_tz: str | None, zones: Sequence[str | None]) -> datetime:
+    """The suggested start of the joint meeting, as UTC: the first half hour from INVITE_HOUR
+    (then from 09:00) in the organiser's zone at which the 30 minutes lie within 09:00–17:00
+    for every attendee in their own zone; INVITE_HOUR when their working days do not meet."""
+    org = zone(organiser_tz)
+    first = INVITE_HOUR * 60
+    slots = [*range(first, 17 * 60, 30), *range(9 * 60, first, 30)]
+    for minutes in slots:
+        begin = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=org)
+        end = begin + timedelta(minutes=INVITE_MINUTES)
+        if all(_in_work_day(begin, end, z) for z in zones):
+            return begin.astimezone(UTC)
+    return datetime.combine(day, time(INVITE_HOUR), tzinfo=org).astimezone(UTC)
+
+
+def _in_work_day(begin: datetime, end: datetime, tz: str | None) -> bool:
+    b, e = begin.astimezone(zone(tz)), end.astimezone(zone(tz))
+    return b.date() == e.date() and WORK_DAY[0] <= b.time() and e.time() <= WORK_DAY[1]
 
 
 def invite_attendees(t: TransitionFacts) -> tuple[str, ...]:

@@ -159,7 +159,7 @@ def plan_messages(f: Facts) -> list[Due]:
                 task_key(f.id, task, x.kind),
                 task.assignee,
                 x.kind,
-                first,
+                first if x.kind != drafts.INVITE else invite_time(f, task, first),
                 task.id,
                 task.milestone,
                 task.seq,
@@ -208,6 +208,15 @@ def plan_messages(f: Facts) -> list[Due]:
             )
         )
     return out + weekly_guides(f) + surveys(f)
+
+
+def invite_time(f: Facts, task: TaskFacts, first: datetime) -> datetime:
+    """The joint meeting's invitation comes INVITE_LEAD working days before the meeting day, in
+    time to forward it to the customer (at once when the plan starts later than that)."""
+    if task.compressed:
+        return first
+    day = f.calendar.add_working_days(task.due_on, -drafts.INVITE_LEAD)
+    return min(first, max(f.calendar.send_time(day, f.zones.get(task.assignee)), f.created_at))
 
 
 def weekly_guides(f: Facts) -> list[Due]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from handoff.flows.calendar import zone
-from handoff.flows.drafts import INVITE_HOUR, INVITE_MINUTES, Fill
+from handoff.flows.drafts import INVITE_MINUTES, Fill
 from handoff.messages.drafts import draft_text, drafts_catalog
 from handoff.messages.i18n import text
 
@@ -24,11 +23,6 @@ class Attendee:
     email: str = ""
 
 
-def start_time(day: date, tz: str | None) -> datetime:
-    """The suggested start: INVITE_HOUR on the meeting day in the organiser's zone, as UTC."""
-    return datetime.combine(day, time(INVITE_HOUR), tzinfo=zone(tz)).astimezone(UTC)
-
-
 def filename(transition_id: int) -> str:
     """The invitation's file name; the dispatcher finds an upload again by it after a crash."""
     return f"handoff-joint-meeting-{transition_id}.ics"
@@ -38,20 +32,19 @@ def invitation(
     *,
     transition_id: int,
     fill: Fill,
-    day: date,
-    tz: str | None,
+    begin: datetime,
     attendees: Sequence[Attendee],
     lang: str,
     now: datetime,
 ) -> bytes:
-    """A 30-minute VEVENT with the agenda as description and the owners (and manager) invited."""
+    """A 30-minute VEVENT from `begin` (flows.drafts.meeting_start), the agenda as its
+    description, the owners (and the manager) invited."""
     c = drafts_catalog(lang)
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("method", "PUBLISH")
     event = Event()
-    begin = start_time(day, tz)
     event.add("uid", f"handoff-{transition_id}-joint-meeting@handoff")
     event.add("dtstamp", now.astimezone(UTC))
     event.add("dtstart", begin)
