@@ -115,6 +115,24 @@ def test_digest_in_a_channel_the_bot_is_not_in_says_how_to_invite_it(slack, emu,
     assert "/invite @Handoff" in json.dumps(reply.args)
 
 
+def test_a_scheduled_digest_the_channel_refuses_is_told_to_its_managers_once(
+    slack, emu, handoff, clock
+):
+    start(slack, digest_channel="C0SECRET")  # Slack answers channel_not_found there
+    emu.clear_calls()
+    for hour in (9, 10):  # two firings: the manager hears of it once
+        clock.set(at(2026, 12, 7, hour, 0))
+        digests(handoff)
+    travel(handoff, clock, at(2026, 12, 7, 10, 1))  # the next tick sends what is due
+    told = [c for c in posted(emu, MANAGER) if ":failed:" in json.dumps(c.args["metadata"])]
+    assert len(told) == 1
+    said = json.dumps(told[0].args, ensure_ascii=False)
+    assert "<#C0SECRET>" in said and "channel_not_found" in said and "/invite @Handoff" in said
+    assert "Übergabe-Übersicht" in said  # the manager's Slack locale is de-DE
+    others = [c for u in (NEW, DEPARTING) for c in posted(emu, u)]
+    assert not any(":failed:" in json.dumps(c.args["metadata"]) for c in others)
+
+
 def test_a_task_done_within_the_grace_days_is_no_delay(slack, handoff):
     from datetime import UTC, date, datetime, timedelta
 

@@ -7,11 +7,12 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from handoff.bot import deliver
 from handoff.bot.services import Services
@@ -29,6 +30,7 @@ from handoff.messages import metrics as metrics_messages
 from handoff.messages.i18n import catalog, knowledge, lang_of, text
 from handoff.messages.ics import filename as invite_filename
 from handoff.messages.text import user_ref
+from handoff.storage import digest as digest_store
 from handoff.storage import knowledge as knowledge_store
 from handoff.storage import outbox, repo
 from handoff.storage.db import session
@@ -67,6 +69,21 @@ class Context:
     tasks: dict[int, list[Task]]
     people: dict[str, Person]
     documents: dict[int, Document] = field(default_factory=dict)  # for drafts
+
+
+def digest_failed(s: Session, row: Outbox, error: str, now: datetime) -> list[outbox.Message]:
+    """A digest Slack would not take (the bot is not in the channel, it was archived…): each
+    manager whose handoffs report there is told once per channel and error."""
+    return [
+        outbox.Message(
+            key=f"digest:{row.recipient}:failed:{error}:{manager}",
+            recipient=manager,
+            kind="digest_failed",
+            due_at=now,
+            payload={"channel": row.recipient, "error": error},
+        )
+        for manager in digest_store.channel_managers(s, channel=row.recipient)
+    ]
 
 
 class Dispatcher:
@@ -296,6 +313,8 @@ class Dispatcher:
                 return  # a newer claim owns the row: its outcome stands
             if error in UNREACHABLE:
                 repo.mark_unreachable(s, user_id=row.recipient, now=now)
+            if row.kind == "digest":
+                outbox.enqueue(s, messages=digest_failed(s, row, error, now))
             t = s.get(Transition, row.transition_id) if row.transition_id else None
             if t is not None and row.recipient != t.manager and row.kind != "delivery_failed":
                 outbox.enqueue(
@@ -356,16 +375,18 @@ class Dispatcher:
 
             answer, _ = build_digest(self.services, payload["scope"], self.services.settings.lang)
             return answer, "" if answer else "nothing to report"
-        t = context.transitions.get(row.transition_id) if row.transition_id else None
-        if t is None:
-            return None, "no transition"
-        tasks = context.tasks.get(t.id, [])
         person = context.people.get(row.recipient)
         lang = lang_of(
             chosen=person.lang if person else "",
             locale=person.locale if person else "",
             default=self.services.settings.lang,
         )
+        if row.kind == "digest_failed":
+            return digest_messages.digest_failed(payload["channel"], payload["error"], lang), ""
+        t = context.transitions.get(row.transition_id) if row.transition_id else None
+        if t is None:
+            return None, "no transition"
+        tasks = context.tasks.get(t.id, [])
         if row.kind == "welcome":
             return blocks.welcome(t, tasks, payload["role"], lang), ""
         if row.kind == "delivery_failed":

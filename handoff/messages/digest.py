@@ -16,6 +16,7 @@ from handoff.messages.blocks import (
     doc_button,
     header,
     message,
+    note_message,
     section,
 )
 from handoff.messages.i18n import catalog, fmt_date, fmt_number, text
@@ -43,6 +44,11 @@ def flag_message(t: TransitionLike, kind: str, lang: str) -> dict[str, Any]:
         ],
     )
     return message([section(line), buttons], line)
+
+
+def digest_failed(channel: str, error: str, lang: str) -> dict[str, Any]:
+    """Tells a manager that their handoffs' digest channel would not take the digest."""
+    return note_message(text(texts(lang).digest_failed(f"<#{channel}>", escape(error))))
 
 
 def _reasons(row: dg.Row, lang: str) -> str:

@@ -118,6 +118,17 @@ def rows(
     ]
 
 
+def channel_managers(session: Session, *, channel: str) -> list[str]:
+    """The managers of the open transitions whose digest goes to `channel`."""
+    stmt = (
+        select(Transition.manager)
+        .where(Transition.digest_channel == channel, col(Transition.state).not_in(TERMINAL))
+        .distinct()
+        .order_by(Transition.manager)
+    )
+    return list(session.exec(stmt).all())
+
+
 def channels(session: Session) -> list[str]:
     """Every digest channel with an open transition."""
     return list(
