@@ -121,7 +121,11 @@ def test_digest_totals_targets_and_risk_order():
             closed_at=NOW - timedelta(days=1),
             health_before=70,
             health_after=65,
+            renewal_risk="higher",
+            pipeline="grown",
+            reference="yes",
         ),
+        row(8, state="closed", closed_at=NOW - timedelta(days=60), renewal_risk="same"),
     ]
     d = dg.build(rows, now=NOW, today=TODAY)
     assert d.in_flight == 3 and d.by_state == {"onboarding": 3}
@@ -130,6 +134,8 @@ def test_digest_totals_targets_and_risk_order():
     assert d.flags == {"ghost": 1} and d.completed == 2
     assert d.avg_csat == 4.0 and d.csat_ok is False and d.completeness_ok is False
     assert (d.health_kept, d.health_worse) == (0, 1)
+    assert (d.checked_in, d.risk_higher, d.pipeline_grown, d.pipeline_lost) == (2, 1, 1, 0)
+    assert d.references == 1
     assert [r.id for r in d.completed_rows] == [7, 4]  # the latest first
     assert [r.id for r, _ in d.at_risk] == [2, 3]  # flag + a week overdue, then unprepared
     assert dg.risk(row(1), TODAY) == 0

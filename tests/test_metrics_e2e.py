@@ -9,7 +9,7 @@ from sqlmodel import select
 from handoff.storage import knowledge as store
 from handoff.storage.db import session
 from handoff.storage.models import Transition
-from tests.conftest import DEPARTING, NEW, OTHER
+from tests.conftest import DEPARTING, MANAGER, NEW, OTHER
 from tests.test_engine_e2e import at, posted, travel
 from tests.test_start_e2e import start
 
@@ -86,3 +86,29 @@ def test_health_check_ins_go_on_after_the_handoff_closed(slack, emu, handoff, cl
     travel(handoff, clock, at(2027, 3, 5, 14, 0))
     assert len(survey_dms(emu, "d60")) == 1 and len(survey_dms(emu, "d30")) == 1
     assert DEPARTING not in {c.args["channel"] for c in survey_dms(emu, "d60")}
+
+
+def test_the_digest_shows_check_ins_of_handoffs_closed_weeks_ago(slack, emu, handoff, clock):
+    start(slack, digest_channel="C0DIGEST")
+    t = tid(handoff)
+    with session(handoff.services.engine) as s:
+        row = s.get(Transition, t)
+        row.state, row.closed_at = "closed", at(2027, 2, 1, 12, 0)
+        s.add(row)
+        s.commit()
+    travel(handoff, clock, at(2027, 3, 5, 14, 0))  # T+60: five weeks after it closed
+    assert len(survey_dms(emu, "d60")) == 1
+    [msg] = [m for m in emu.messages(NEW) if "d60" in json.dumps(m.get("blocks"))]
+    slack.click_message_button(NEW, msg, "survey.open")
+    slack.submit(
+        NEW,
+        slack.last_view(),
+        {"health": "60", "renewal_risk": "higher", "pipeline": "lost", "reference": "no"},
+    )
+    emu.clear_calls()
+    slack.slash(MANAGER, "digest", channel_id="C0DIGEST")
+    [post] = [c for c in emu.calls_to("chat.postMessage") if c.args["channel"] == "C0DIGEST"]
+    said = json.dumps(post.args["blocks"], ensure_ascii=False)
+    assert "30/60/90-day check-ins of 1 handoff" in said
+    assert "renewal risk higher for 1" in said and "lost for 1" in said
+    assert "0 would be a reference" in said

@@ -15,6 +15,9 @@ from handoff.flows.states import ORDER, TERMINAL
 CSAT_TARGET = 4.5
 COMPLETENESS_TARGET = 95
 COMPLETED_WINDOW = timedelta(days=7)
+# closed handoffs stay in the digest's figures after the handoff (CSAT, the 30/60/90-day
+# check-ins) this long: the 90-day check-in of a plan closed at T+30 comes about T+90
+AFTER_WINDOW = timedelta(days=100)
 AT_RISK_SHOWN = 10
 SOON_DAYS = 14
 COMPLETED_SHOWN = 5
@@ -51,6 +54,9 @@ class Row:
     csat: int | None = None
     health_before: int | None = None  # the document's health score
     health_after: int | None = None  # the latest check-in's (30/60/90 days)
+    renewal_risk: str | None = None  # the latest check-in's: lower | same | higher
+    pipeline: str | None = None  # grown | kept | lost
+    reference: str | None = None  # yes | maybe | no
 
 
 @dataclass
@@ -69,6 +75,11 @@ class Digest:
     delays: int  # tasks more than GRACE_DAYS overdue or done that late: transition-caused delays
     health_kept: int = 0  # measured after the handoff: maintained or better
     health_worse: int = 0
+    checked_in: int = 0  # handoffs with a 30/60/90-day check-in, and of those:
+    risk_higher: int = 0  # renewal risk higher since the handoff
+    pipeline_grown: int = 0
+    pipeline_lost: int = 0
+    references: int = 0  # the customer would be a reference
     at_risk: list[tuple[Row, int]] = field(default_factory=list)  # (row, risk), riskiest first
     completed_rows: list[Row] = field(default_factory=list)  # the latest few, with their CSAT
     at_risk_total: int = 0
@@ -116,6 +127,7 @@ def build(rows: list[Row], *, now: datetime, today: date, shown: int = AT_RISK_S
     )
     at_risk = [pair for pair in scored if pair[1] > 0]
     measured = [r for r in rows if r.health_before is not None and r.health_after is not None]
+    checked = [r for r in rows if r.renewal_risk is not None]
     return Digest(
         in_flight=len(open_rows),
         by_state={s: by_state[s] for s in ORDER if by_state.get(s)},
@@ -133,6 +145,11 @@ def build(rows: list[Row], *, now: datetime, today: date, shown: int = AT_RISK_S
         ),
         health_kept=sum(1 for r in measured if r.health_after >= r.health_before),
         health_worse=sum(1 for r in measured if r.health_after < r.health_before),
+        checked_in=len(checked),
+        risk_higher=sum(1 for r in checked if r.renewal_risk == "higher"),
+        pipeline_grown=sum(1 for r in checked if r.pipeline == "grown"),
+        pipeline_lost=sum(1 for r in checked if r.pipeline == "lost"),
+        references=sum(1 for r in checked if r.reference == "yes"),
         at_risk=at_risk[:shown],
         completed_rows=sorted(done, key=lambda r: r.closed_at, reverse=True)[:COMPLETED_SHOWN],
         at_risk_total=len(at_risk),

@@ -86,11 +86,7 @@ def digest_message(digest: dg.Digest, scope: str, value: str, lang: str) -> dict
                     text(d.completeness(digest.avg_completeness, digest.ready, digest.in_flight)),
                     text(d.flags(flags)),
                     text(d.completed(digest.completed, _number(digest.avg_csat, lang))),
-                    *(
-                        [text(d.health(digest.health_kept, digest.health_worse))]
-                        if digest.health_kept + digest.health_worse
-                        else []
-                    ),
+                    *([text(d.after_handoff(digest))] if digest.checked_in else []),
                 ]
             )
         )

@@ -8,17 +8,16 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
-from handoff.flows.digest import COMPLETED_WINDOW, GRACE_DAYS, Overdue, Row
+from handoff.flows.digest import AFTER_WINDOW, GRACE_DAYS, Overdue, Row
 from handoff.flows.states import TERMINAL
 from handoff.storage.models import Flag, KnowledgeSection, Metric, Task, Transition
 
 
 def _scope(*, channel: str | None, manager: str | None, now: datetime) -> sa.ColumnElement:
-    """Open transitions of a digest channel (or of a manager), plus those closed lately."""
+    """Open transitions of a digest channel (or of a manager), plus those closed lately (for
+    their CSAT and check-ins: AFTER_WINDOW)."""
     who = Transition.digest_channel == channel if channel else Transition.manager == manager
-    recent = sa.and_(
-        Transition.state == "closed", col(Transition.closed_at) >= now - COMPLETED_WINDOW
-    )
+    recent = sa.and_(Transition.state == "closed", col(Transition.closed_at) >= now - AFTER_WINDOW)
     return sa.and_(who, or_(col(Transition.state).not_in(TERMINAL), recent))
 
 
@@ -84,7 +83,7 @@ def rows(
     ):
         flags.setdefault(tid, []).append(kind)
     csat: dict[int, int] = {}
-    after: dict[int, tuple[str, int]] = {}
+    after: dict[int, tuple[str, dict]] = {}
     for tid, name, value in session.exec(
         select(Metric.transition_id, Metric.name, Metric.value).where(
             col(Metric.transition_id).in_(ids)
@@ -93,8 +92,8 @@ def rows(
         data = json.loads(value or "{}")
         if name == "csat" and isinstance(data.get("score"), int):
             csat[tid] = data["score"]
-        elif isinstance(data.get("health"), int) and name > after.get(tid, ("", 0))[0]:
-            after[tid] = (name, data["health"])  # d30 < d60 < d90: the latest wins
+        elif name != "csat" and name > after.get(tid, ("", {}))[0]:
+            after[tid] = (name, data)  # d30 < d60 < d90: the latest check-in wins
     before: dict[int, int] = {}
     for tid, data in session.exec(
         select(KnowledgeSection.transition_id, KnowledgeSection.data).where(
@@ -112,10 +111,18 @@ def rows(
             flags=tuple(sorted(set(flags.get(t[0], ())))),
             csat=csat.get(t[0]),
             health_before=before.get(t[0]),
-            health_after=after[t[0]][1] if t[0] in after else None,
+            health_after=_int(checkin.get("health")),
+            renewal_risk=checkin.get("renewal_risk"),
+            pipeline=checkin.get("pipeline"),
+            reference=checkin.get("reference"),
         )
         for t in ts
+        for checkin in [after.get(t[0], ("", {}))[1]]
     ]
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def channel_managers(session: Session, *, channel: str) -> list[str]:
