@@ -291,3 +291,13 @@ def test_unplanned_customer_contact_is_gated_too_and_the_unreachable_are_skipped
         (N, "joint_meeting"),
         (M, "joint_meeting"),
     ]
+
+
+def test_a_compressed_plan_warns_each_person_once_for_the_customer_milestones_due_at_once():
+    # started five days before the handoff date: customer communication and the joint meeting
+    # are both due at once, and one warning already says everything that is missing
+    f = replace(facts(today=date(2027, 3, 24)), ready=False)
+    due, _ = decide(f, now=at(2027, 3, 1, 8), known=set())
+    assert sorted(warnings(due)) == sorted(
+        [(D, "customer_comm"), (N, "customer_comm"), (M, "customer_comm")]
+    )

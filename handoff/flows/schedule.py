@@ -258,7 +258,8 @@ def readiness_warnings(f: Facts, planned: list[Due]) -> list[Due]:
     people = [k.assignee for k in sorted(f.tasks, key=lambda k: k.seq) if k.role != Role.MANAGER]
     recipients = [u for u in dict.fromkeys([*people, f.manager]) if u and u not in f.unreachable]
     out = []
-    for key, d in first.items():
+    told: set[tuple[str, datetime]] = set()
+    for key, d in sorted(first.items(), key=lambda kv: kv[1].seq):
         task = next(k for k in f.tasks if k.id == d.task_id)
         for user in recipients:
             # at 09:00 in each reader's zone, not before the milestone's first nudge
@@ -267,6 +268,9 @@ def readiness_warnings(f: Facts, planned: list[Due]) -> list[Due]:
                 if task.compressed
                 else max(d.due_at, f.calendar.send_time(task.due_on, f.zones.get(user)))
             )
+            if (user, at) in told:  # a compressed plan: one warning says what is missing
+                continue
+            told.add((user, at))
             out.append(
                 Due(f"t{f.id}:{key}:not_ready:{user}", user, "not_ready", at, None, key, d.seq)
             )
