@@ -270,3 +270,17 @@ def test_done_on_a_reminder_keeps_its_reminder_wording(slack, emu, handoff, cloc
     slack.submit(DEPARTING, slack.last_view(), {"note": ""})
     updated = json.dumps(emu.message("D" + DEPARTING, reminder["ts"])["blocks"])
     assert "Reminder" in updated and "Done by" in updated
+
+
+def test_the_app_home_is_redrawn_when_a_milestone_comes_due_or_goes_overdue(
+    slack, emu, handoff, clock
+):
+    slack.event({"type": "app_home_opened", "user": NEW, "tab": "home"})
+    start(slack)
+    drawn = len([c for c in emu.calls_to("views.publish") if c.args["user_id"] == NEW])
+    travel(handoff, clock, at(2026, 12, 2, 14))  # nothing comes due: nothing redrawn
+    assert len([c for c in emu.calls_to("views.publish") if c.args["user_id"] == NEW]) == drawn
+    travel(handoff, clock, at(2026, 12, 7, 14))  # T−28: planning is due, 09:00 in New York
+    homes = [c for c in emu.calls_to("views.publish") if c.args["user_id"] == NEW]
+    assert len(homes) == drawn + 1
+    assert emu.home(DEPARTING) is None  # who never opened the Home gets none

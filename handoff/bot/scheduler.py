@@ -10,6 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, col, update
 
+from handoff.bot import home
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.services import Services
 from handoff.flows.mistakes import DETECTED, detect
@@ -23,14 +24,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 500
+HOME_KINDS = frozenset({"milestone", "reminder"})  # due now / overdue: the App Home changes
 RETRY_PLAN = timedelta(hours=1)
 
 
-def plan(services: Services, now: datetime, *, transition_id: int | None = None) -> int:
+def plan(
+    services: Services,
+    now: datetime,
+    *,
+    transition_id: int | None = None,
+    touched: set[str] | None = None,
+) -> int:
     """Turn due decisions into outbox rows (idempotency keys make this safe to repeat).
 
     One transition that fails to plan is logged and looked at again later; it never holds up
-    the others.
+    the others. `touched` collects the people of transitions where a milestone came due or
+    went overdue (a nudge or reminder was planned): what their App Home shows has changed.
     """
     added = 0
     while True:
@@ -47,6 +56,8 @@ def plan(services: Services, now: datetime, *, transition_id: int | None = None)
                     with s.begin_nested():
                         due, next_at = decide(f, now=now, known=known[t.id])
                         added += outbox.enqueue(s, messages=[_message(t.id, d) for d in due])
+                        if touched is not None and any(d.kind in HOME_KINDS for d in due):
+                            touched.update((t.departing_owner, t.new_owner, t.manager))
                         record_flags(s, t.id, due, now)
                         check_at = watch_mistakes(s, f, now)
                         if check_at is not None and (next_at is None or check_at < next_at):
@@ -139,11 +150,15 @@ def run_now(services: Services, dispatcher: Dispatcher, *, transition_id: int) -
 
 
 def tick(handoff: Handoff) -> int:
-    """One scheduler tick: plan what is due, then send every due row; returns rows sent."""
+    """One scheduler tick: plan what is due, then send every due row; returns rows sent. The
+    App Homes that time changed (a milestone due or overdue) are redrawn in the background."""
+    touched: set[str] = set()
     try:
-        plan(handoff.services, handoff.services.clock())
+        plan(handoff.services, handoff.services.clock(), touched=touched)
     except Exception:  # a database hiccup must not kill the job; the next tick tries again
         log.exception("scheduler tick: planning failed")
+    if touched:
+        home.refresh(handoff.dispatcher.client, handoff.services, sorted(touched))
     try:
         return handoff.dispatcher.tick()
     except Exception:
