@@ -14,11 +14,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
+from handoff.emulator import SlackEmulator
 from handoff.flows.plans import build_plan
 from handoff.flows.start import StartRequest
 from handoff.storage import outbox, repo
@@ -28,6 +30,15 @@ from tests.conftest import PG_URL, TOKEN, pg_engine_url
 
 ROWS = 40
 USERS = [f"U9{n:04d}" for n in range(ROWS)]
+
+
+@pytest.fixture
+def emu() -> Iterator[SlackEmulator]:
+    """Slack on the real clock, like the `handoff serve` processes: a message's ts must be
+    comparable with the time the server recorded its first try (the recovery check looks for
+    messages newer than that)."""
+    with SlackEmulator(token=TOKEN) as e:
+        yield e
 
 
 def free_port() -> int:
