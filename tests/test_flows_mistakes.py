@@ -167,3 +167,22 @@ def test_completed_handoffs_are_listed_with_their_csat():
     ]
     text = str(md.digest_message(dg.build(rows, now=NOW, today=TODAY), "x", "m:U1", "en"))
     assert "*Done &lt;A&gt;*: CSAT 5/5" in text and "*Done B*: CSAT not recorded yet" in text
+
+
+def test_thrown_over_the_wall_is_judged_in_the_departing_owners_zone_whatever_the_task_order():
+    """An unordered SELECT may hand the tasks over in any order: the answer must not change."""
+    f = all_but(
+        facts(),
+        "joint_meeting",
+        "handoff",
+        "follow_up",
+        "fully_responsible",
+        "retrospective",
+        "step_back",
+    )
+    backwards = replace(f, tasks=tuple(reversed(f.tasks)))
+    for now in (at(2027, 3, 29, 7), at(2027, 3, 29, 9)):  # 09:00 in Berlin is 08:00 UTC
+        found, check = detect(f, now)
+        again, check_again = detect(backwards, now)
+        assert ([m.kind for m in found], check) == ([m.kind for m in again], check_again)
+    assert "throw_over_wall" in [m.kind for m in detect(backwards, at(2027, 3, 29, 9))[0]]

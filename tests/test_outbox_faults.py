@@ -152,8 +152,7 @@ def test_one_broken_transition_does_not_hold_up_the_others(slack, emu, handoff, 
 def test_a_claim_taken_over_by_another_thread_is_not_sent_twice(slack, emu, handoff, clock):
     start(slack)
     with session(handoff.services.engine) as s:
-        s.exec(select(Outbox))
-        row = s.exec(select(Outbox)).first()
+        row = s.exec(select(Outbox).order_by(Outbox.id)).first()
         row.status, row.sent_at = "pending", None
         s.add(row)
         s.commit()

@@ -51,7 +51,7 @@ def detect(f: Facts, now: datetime) -> tuple[list[Mistake], datetime | None]:
     everyone = tuple(u for u in dict.fromkeys((departing, new_owner, f.manager)) if u)
     manager = (f.manager,) if f.manager else ()
 
-    handoff = _first(f, "handoff")
+    handoff = _first(f, "handoff", Role.DEPARTING)  # 09:00 in the departing owner's zone
     if f.planned and handoff is not None:
         due = f.calendar.send_time(handoff.due_on, f.zones.get(handoff.assignee))
         met = any(k.done for k in f.tasks if k.milestone == "joint_meeting")

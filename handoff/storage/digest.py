@@ -61,7 +61,7 @@ def rows(
     for tid, assignee, milestone, due_on in session.exec(
         select(Task.transition_id, Task.assignee, Task.milestone, Task.due_on)
         .where(col(Task.transition_id).in_(ids), col(Task.done_at).is_(None), Task.due_on < today)
-        .order_by(Task.transition_id, Task.seq)
+        .order_by(Task.transition_id, Task.seq, Task.id)
     ):
         overdue.setdefault(tid, []).append(Overdue(assignee, milestone, (today - due_on).days))
     late = dict(

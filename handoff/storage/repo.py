@@ -169,7 +169,13 @@ def facts(session: Session, *, transitions: list[Transition], country: str = "")
     ids = [t.id for t in transitions]
     by_t: dict[int, list[TaskFacts]] = {i: [] for i in ids}
     if ids:
-        for k in session.exec(select(Task).where(col(Task.transition_id).in_(ids))).all():
+        # in plan order (PostgreSQL returns rows in no fixed order without one)
+        stmt = (
+            select(Task)
+            .where(col(Task.transition_id).in_(ids))
+            .order_by(Task.transition_id, Task.seq, Task.id)
+        )
+        for k in session.exec(stmt).all():
             by_t[k.transition_id].append(
                 TaskFacts(
                     id=k.id,
