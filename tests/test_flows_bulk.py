@@ -124,6 +124,17 @@ def test_the_same_account_twice_points_at_its_first_line():
     assert lines(p) == ["line 4: account: the same account as line 2"]
 
 
+def test_an_invalid_first_row_does_not_claim_its_account():
+    text = "\n".join([HEADER, row("Acme", kind="sales"), row("Acme"), row("acme")])
+    p = preview(text + "\n")
+    assert [s.line for s in p.staged] == [3]  # valid-only creates Acme from line 3
+    assert lines(p) == [
+        'line 2: kind: "sales" is not a scenario; use sales_to_cs, sales_to_am, rep_to_rep or '
+        "team_to_team",
+        "line 4: account: the same account as line 3",
+    ]
+
+
 def test_start_checks_are_reused_per_row():
     text = "\n".join(
         [

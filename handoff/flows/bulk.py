@@ -274,20 +274,20 @@ def check(
     """
     errors = list(parsed.errors)
     valid: list[Row] = []
-    first_line: dict[str, int] = {}
+    claimed: dict[str, int] = {}  # account key -> line of the valid row that will create it
     for row in parsed.rows:
         key = account_key(row.account)
-        if "account" not in row.broken:  # a malformed one is reported already
-            if key in first_line:
-                errors.append(RowError(row.line, "account", "account_twice", str(first_line[key])))
-                continue
-            first_line[key] = row.line
         codes = validate_start(
             _request(row), people=dict(people), today=today, account_taken=key in taken
         )
         codes = {c: code for c, code in codes.items() if c not in row.broken}
         errors.extend(RowError(row.line, column, code) for column, code in codes.items())
-        if not codes and not row.broken:
+        # only a valid row claims its account, so an invalid one does not block a later fix
+        twice = "account" not in row.broken and "account" not in codes and key in claimed
+        if twice:
+            errors.append(RowError(row.line, "account", "account_twice", str(claimed[key])))
+        if not codes and not row.broken and not twice:
+            claimed[key] = row.line
             valid.append(row)
     staged, wave_errors, warnings = stage(
         valid, today=today, wave_size=wave_size, calendar=calendar, booked=booked
