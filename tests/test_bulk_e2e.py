@@ -119,6 +119,14 @@ def test_valid_only_creates_the_valid_rows(slack, emu, handoff):
     assert [t.account for t in transitions(handoff)] == ["Acme", "Beta"]
 
 
+def test_a_semicolon_separated_file_from_german_excel_is_previewed_and_created(slack, emu, handoff):
+    content = (HEADER + row("Acme") + row("Beta", new=OTHER)).replace(",", ";")
+    view, preview = upload(slack, emu, content.replace("\n", "\r\n").encode("utf-8-sig"))
+    assert "*2* rows: *2* can be created" in texts(preview)
+    confirm(slack, view, preview)
+    assert [t.account for t in transitions(handoff)] == ["Acme", "Beta"]
+
+
 def test_a_double_submit_creates_once(slack, emu, handoff):
     view, preview = upload(slack, emu, HEADER + row("Acme"))
     first = confirm(slack, view, preview)

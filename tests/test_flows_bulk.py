@@ -63,6 +63,23 @@ def test_column_order_is_free_and_optional_columns_are_read():
     )
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_semicolon_or_tab_separated_file_is_read_like_a_comma_separated_one(sep):
+    lines_ = [
+        HEADER.replace(",", sep),
+        sep.join(["Acme, Inc", "U0DANA", "U0NOAH", "U0MAYA", "rep_to_rep", "2027-03-01"]),
+        sep.join(["Beta", "U0DANA", "U0OTTO", "U0MAYA", "rep_to_rep", "2027-03-01"]),
+    ]
+    p = preview("\ufeff" + "\r\n".join(lines_) + "\r\n")  # as Excel writes it
+    assert p.ok, lines(p)
+    assert [s.request.account for s in p.staged] == ["Acme, Inc", "Beta"]
+
+
+def test_a_semicolon_header_with_a_wrong_column_names_that_column():
+    p = preview("account;colour\nAcme;red\n")
+    assert lines(p)[0].startswith("line 1: colour: unknown column")
+
+
 def test_an_unknown_column_rejects_the_file_on_line_1():
     p = preview(HEADER + ",colour\n" + row() + ",red\n")
     assert not p.staged

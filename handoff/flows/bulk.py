@@ -35,6 +35,7 @@ COLUMNS = (
 )
 REQUIRED = ("account", "departing_owner", "new_owner", "manager", "kind", "handoff_date")
 MAX_ROWS = 10_000
+DELIMITERS = (",", ";", "\t")  # comma first: it wins a tie
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -130,7 +131,7 @@ def parse_csv(data: str) -> Parsed:
     """Read the CSV text; header problems reject the whole file, row problems only the row."""
     data = data.removeprefix("\ufeff")
     try:
-        records = _records(data)
+        records = _records(data, delimiter(data))
         header = next(records, None)
     except csv.Error as exc:
         return Parsed([], [RowError(1, "file", "csv_invalid", str(exc))], 0)
@@ -156,9 +157,21 @@ def parse_csv(data: str) -> Parsed:
     return Parsed(rows, errors, total)
 
 
-def _records(data: str) -> Iterable[tuple[int, list[str]]]:
+def delimiter(data: str) -> str:
+    """Comma, semicolon (German Excel) or tab: the one that splits the header line into the
+    most known columns."""
+    header = next((line for line in data.splitlines() if line.strip()), "")
+
+    def known(candidate: str) -> int:
+        cells = next(csv.reader([header], delimiter=candidate), [])
+        return sum(c.strip().lower() in COLUMNS for c in cells)
+
+    return max(DELIMITERS, key=known)
+
+
+def _records(data: str, delimiter: str = ",") -> Iterable[tuple[int, list[str]]]:
     """(first line number, values) per record; blank lines skipped."""
-    reader = csv.reader(io.StringIO(data, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(data, newline=""), delimiter=delimiter, strict=True)
     while True:
         start = reader.line_num + 1
         try:
