@@ -214,6 +214,20 @@ def test_a_file_with_a_bad_header_shows_why_instead_of_a_preview(slack, emu, han
     assert "line 1: departing_owner: this required column is missing" in texts(shown)
 
 
+def test_a_trailing_empty_column_is_ignored_and_one_with_values_is_named(slack, emu, handoff):
+    trailing = HEADER.replace("\n", ",\n") + row("Acme").replace("\n", ",\n")
+    view, preview = upload(slack, emu, trailing)
+    assert "*1* row: *1* can be created" in texts(preview)
+    confirm(slack, view, preview)
+    assert [t.account for t in transitions(handoff)] == ["Acme"]
+    _, shown = upload(slack, emu, trailing + row("Beta", new=OTHER).replace("\n", ",note\n"))
+    assert shown["callback_id"] == "bulk.done"
+    assert (
+        "line 1: file: column 7 has no name in the header but has values (first on line 3)"
+        in texts(shown)
+    )
+
+
 def test_a_modal_closed_during_the_check_is_logged_once_and_left_alone(slack, emu, handoff, caplog):
     emu.fail("views.update", error="not_found")
     caplog.set_level("INFO", logger="handoff")

@@ -89,6 +89,26 @@ def test_an_unknown_column_rejects_the_file_on_line_1():
     ]
 
 
+def test_a_trailing_unnamed_empty_column_from_a_spreadsheet_is_ignored():
+    text = f"{HEADER},digest_channel,\n{row()},C0DIGEST,\n{row('Beta', new='U0OTTO')},,\n"
+    p = preview(text)
+    assert p.ok, lines(p)
+    assert [s.request.digest_channel for s in p.staged] == ["C0DIGEST", None]
+
+
+def test_an_unnamed_column_with_values_is_named_by_its_position():
+    text = f"account,,{HEADER.removeprefix('account,')}\n"
+    cells = row().split(",")
+    text += ",".join([cells[0], "", *cells[1:]]) + "\n"
+    text += ",".join([cells[0] + "2", "a note", *cells[1:]]) + "\n"
+    p = preview(text)
+    assert not p.staged
+    assert lines(p) == [
+        "line 1: file: column 2 has no name in the header but has values (first on line 3); "
+        "name the column or delete it"
+    ]
+
+
 def test_a_missing_required_column_is_named():
     p = preview("account,departing_owner,new_owner,manager,kind\nAcme,U0DANA,U0NOAH,U0MAYA,x\n")
     assert lines(p) == ["line 1: handoff_date: this required column is missing"]

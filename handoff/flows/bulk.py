@@ -142,18 +142,28 @@ def parse_csv(data: str) -> Parsed:
     if errors:
         return Parsed([], errors, 0)
     rows: list[Row] = []
+    unnamed = [i for i, c in enumerate(columns) if not c]  # e.g. a spreadsheet's trailing comma
+    filled: dict[int, int] = {}  # unnamed column -> first line with a value in it
     total, line = 0, 1
     try:
         for line, values in records:  # noqa: B007 (line is used after the loop)
             total += 1
             if total > MAX_ROWS:
                 return Parsed([], [RowError(line, "file", "too_many_rows", str(MAX_ROWS))], total)
+            for i in unnamed:
+                if i < len(values) and values[i].strip():
+                    filled.setdefault(i, line)
             row, row_errors = _row(line, columns, values)
             errors.extend(row_errors)
             if row is not None:
                 rows.append(row)
     except csv.Error as exc:
         errors.append(RowError(line + 1, "file", "csv_invalid", str(exc)))
+    if filled:  # data in an unnamed column: what it means is unknown, as for a bad header
+        columns_at = sorted(filled.items())
+        return Parsed(
+            [], [RowError(1, "file", "column_unnamed", f"{i + 1}|{n}") for i, n in columns_at], 0
+        )
     return Parsed(rows, errors, total)
 
 
@@ -183,8 +193,10 @@ def _records(data: str, delimiter: str = ",") -> Iterable[tuple[int, list[str]]]
 
 
 def _header_errors(columns: list[str]) -> list[RowError]:
-    errors = [RowError(1, c or "?", "column_unknown") for c in columns if c not in COLUMNS]
-    errors += [RowError(1, c, "column_twice") for c, n in Counter(columns).items() if n > 1]
+    """Unknown, doubled and missing columns; an unnamed column is checked on its values."""
+    named = [c for c in columns if c]
+    errors = [RowError(1, c, "column_unknown") for c in named if c not in COLUMNS]
+    errors += [RowError(1, c, "column_twice") for c, n in Counter(named).items() if n > 1]
     errors += [RowError(1, c, "column_missing") for c in REQUIRED if c not in columns]
     return errors
 
@@ -192,7 +204,7 @@ def _header_errors(columns: list[str]) -> list[RowError]:
 def _row(line: int, columns: list[str], values: list[str]) -> tuple[Row | None, list[RowError]]:
     if len(values) != len(columns):
         return None, [RowError(line, "row", "field_count", f"{len(columns)}|{len(values)}")]
-    raw = {c: v.strip() for c, v in zip(columns, values, strict=True)}
+    raw = {c: v.strip() for c, v in zip(columns, values, strict=True) if c}
     errors: list[RowError] = []
     for column in REQUIRED:
         if not raw.get(column):
