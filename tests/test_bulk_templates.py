@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from handoff.flows.bulk import RowError
 from handoff.messages import bulk as texts
 from handoff.messages.i18n import text
+from tests.test_flows_bulk import HEADER, preview, row
 
 ROOT = Path(__file__).resolve().parents[1]
 BULK_CODES = {
@@ -66,6 +68,8 @@ def test_every_macro_renders_within_slack_limits(lang):
         "check_failed": ("accounts.csv",),
         "more": (4,),
         "valid_only_note": (8,),
+        "valid_rows_offer": (8,),
+        "valid_rows_button": (8,),
         "progress": (100, 1000),
         "result": (5, 1),
         "started_text": (5,),
@@ -73,3 +77,19 @@ def test_every_macro_renders_within_slack_limits(lang):
     for name in macros(lang):
         out = text(getattr(c, name)(*samples.get(name, ())))
         assert out and "{{" not in out and "None" not in out and len(out) < 3000, name
+
+
+@pytest.mark.parametrize(
+    ("lang", "button", "note"),
+    [
+        ("en", "Import the valid row", "or import only the valid row;"),
+        ("de", "Die gültige Zeile importieren", "oder importieren Sie nur die gültige Zeile;"),
+    ],
+)
+def test_a_preview_with_errors_offers_its_valid_rows_in_each_language(lang, button, note):
+    content = "\n".join([HEADER, row("Acme"), row("Bad", kind="x")]) + "\n"
+    view = texts.preview_view(preview(content), lang, 3, valid_only=False, meta="{}")
+    (actions,) = [b for b in view["blocks"] if b["type"] == "actions"]
+    assert actions["elements"][0]["text"]["text"] == button
+    assert note in json.dumps(view["blocks"], ensure_ascii=False)
+    assert "submit" not in view
