@@ -93,3 +93,12 @@ def test_a_preview_with_errors_offers_its_valid_rows_in_each_language(lang, butt
     assert actions["elements"][0]["text"]["text"] == button
     assert note in json.dumps(view["blocks"], ensure_ascii=False)
     assert "submit" not in view
+
+
+def test_german_reasons_quote_values_with_low_and_high_quotation_marks():
+    for code in sorted(codes()):
+        detail = "7|8" if code in ("field_count", "column_unnamed") else "Wert"
+        out = texts.error_text(RowError(3, "kind", code, detail), "de", slack=False)
+        assert '"' not in out, out
+        if "„" in out:
+            assert "„Wert“" in out, out
