@@ -119,6 +119,61 @@ def test_valid_only_creates_the_valid_rows(slack, emu, handoff):
     assert [t.account for t in transitions(handoff)] == ["Acme", "Beta"]
 
 
+def test_a_semicolon_separated_file_from_german_excel_is_previewed_and_created(slack, emu, handoff):
+    content = (HEADER + row("Acme") + row("Beta", new=OTHER)).replace(",", ";")
+    view, preview = upload(slack, emu, content.replace("\n", "\r\n").encode("utf-8-sig"))
+    assert "*2* rows: *2* can be created" in texts(preview)
+    confirm(slack, view, preview)
+    assert [t.account for t in transitions(handoff)] == ["Acme", "Beta"]
+
+
+def press_valid_rows(slack, emu, view, user: str = OPS):
+    """Press "Import the N valid rows" in the preview Slack shows (its id, hash and metadata)."""
+    shown = emu.view(view["id"])
+    (block,) = [b for b in shown["blocks"] if b["type"] == "actions"]
+    (button,) = block["elements"]
+    return slack.click(
+        user, button["action_id"], button.get("value"), block_id=block["block_id"], view=shown
+    )
+
+
+def test_a_preview_with_errors_offers_to_import_the_valid_rows(slack, emu, handoff):
+    content = HEADER + row("Acme") + row("Bad", kind="sales") + row("Beta", new=OTHER)
+    view, preview = upload(slack, emu, content)
+    shown = texts(preview)
+    assert 'line 3: kind: \\"sales\\" is not a scenario' in shown  # the bad row is still listed
+    assert "or import only the 2 valid rows" in shown
+    assert "submit" not in preview
+    (button,) = [e for b in preview["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["text"]["text"] == "Import the 2 valid rows"
+    emu.clear_calls()
+    assert press_valid_rows(slack, emu, view).status == 200
+    assert [t.account for t in transitions(handoff)] == ["Acme", "Beta"]
+    assert "Creating 2 handoffs" in texts(emu.view(view["id"]))
+    (posted,) = [c for c in emu.calls_to("chat.postMessage") if c.args.get("channel") == OPS]
+    assert posted.args["text"] == "Importing handoffs: 0 of 2 created…"
+    assert "2 handoffs created" in emu.calls_to("chat.update")[-1].args["text"]
+
+
+def test_valid_rows_are_imported_once_and_only_by_the_uploader(slack, emu, handoff):
+    content = HEADER + row("Acme") + row("Bad", kind="sales")
+    view, _ = upload(slack, emu, content)
+    emu.clear_calls()
+    press_valid_rows(slack, emu, view, user=MANAGER)  # not the one who uploaded the file
+    assert transitions(handoff) == [] and not emu.calls_to("views.update")
+    preview = emu.view(view["id"])
+    press_valid_rows(slack, emu, view)
+    slack.click(OPS, "bulk.valid_rows", block_id="valid_rows", view=preview)  # a double click
+    assert "already been started" in texts(emu.view(view["id"]))
+    assert [t.account for t in transitions(handoff)] == ["Acme"]
+
+
+def test_a_preview_without_any_valid_row_offers_nothing_to_import(slack, emu, handoff):
+    _, preview = upload(slack, emu, HEADER + row("Bad", kind="sales"))
+    assert not [b for b in preview["blocks"] if b["type"] == "actions"]
+    assert "No row can be created." in texts(preview) and "submit" not in preview
+
+
 def test_a_double_submit_creates_once(slack, emu, handoff):
     view, preview = upload(slack, emu, HEADER + row("Acme"))
     first = confirm(slack, view, preview)
@@ -204,6 +259,20 @@ def test_a_file_with_a_bad_header_shows_why_instead_of_a_preview(slack, emu, han
     assert shown["callback_id"] == "bulk.done"
     assert "line 1: colour: unknown column" in texts(shown)
     assert "line 1: departing_owner: this required column is missing" in texts(shown)
+
+
+def test_a_trailing_empty_column_is_ignored_and_one_with_values_is_named(slack, emu, handoff):
+    trailing = HEADER.replace("\n", ",\n") + row("Acme").replace("\n", ",\n")
+    view, preview = upload(slack, emu, trailing)
+    assert "*1* row: *1* can be created" in texts(preview)
+    confirm(slack, view, preview)
+    assert [t.account for t in transitions(handoff)] == ["Acme"]
+    _, shown = upload(slack, emu, trailing + row("Beta", new=OTHER).replace("\n", ",note\n"))
+    assert shown["callback_id"] == "bulk.done"
+    assert (
+        "line 1: file: column 7 has no name in the header but has values (first on line 3)"
+        in texts(shown)
+    )
 
 
 def test_a_modal_closed_during_the_check_is_logged_once_and_left_alone(slack, emu, handoff, caplog):

@@ -63,12 +63,49 @@ def test_column_order_is_free_and_optional_columns_are_read():
     )
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_semicolon_or_tab_separated_file_is_read_like_a_comma_separated_one(sep):
+    lines_ = [
+        HEADER.replace(",", sep),
+        sep.join(["Acme, Inc", "U0DANA", "U0NOAH", "U0MAYA", "rep_to_rep", "2027-03-01"]),
+        sep.join(["Beta", "U0DANA", "U0OTTO", "U0MAYA", "rep_to_rep", "2027-03-01"]),
+    ]
+    p = preview("\ufeff" + "\r\n".join(lines_) + "\r\n")  # as Excel writes it
+    assert p.ok, lines(p)
+    assert [s.request.account for s in p.staged] == ["Acme, Inc", "Beta"]
+
+
+def test_a_semicolon_header_with_a_wrong_column_names_that_column():
+    p = preview("account;colour\nAcme;red\n")
+    assert lines(p)[0].startswith("line 1: colour: unknown column")
+
+
 def test_an_unknown_column_rejects_the_file_on_line_1():
     p = preview(HEADER + ",colour\n" + row() + ",red\n")
     assert not p.staged
     assert lines(p) == [
         "line 1: colour: unknown column (allowed: account, departing_owner, new_owner, manager, "
         "kind, planned, handoff_date, digest_channel, strategic)"
+    ]
+
+
+def test_a_trailing_unnamed_empty_column_from_a_spreadsheet_is_ignored():
+    text = f"{HEADER},digest_channel,\n{row()},C0DIGEST,\n{row('Beta', new='U0OTTO')},,\n"
+    p = preview(text)
+    assert p.ok, lines(p)
+    assert [s.request.digest_channel for s in p.staged] == ["C0DIGEST", None]
+
+
+def test_an_unnamed_column_with_values_is_named_by_its_position():
+    text = f"account,,{HEADER.removeprefix('account,')}\n"
+    cells = row().split(",")
+    text += ",".join([cells[0], "", *cells[1:]]) + "\n"
+    text += ",".join([cells[0] + "2", "a note", *cells[1:]]) + "\n"
+    p = preview(text)
+    assert not p.staged
+    assert lines(p) == [
+        "line 1: file: column 2 has no name in the header but has values (first on line 3); "
+        "name the column or delete it"
     ]
 
 
@@ -122,6 +159,17 @@ def test_the_same_account_twice_points_at_its_first_line():
     p = preview("\n".join([HEADER, row("Acme"), row("Beta"), row(" acme ")]) + "\n")
     assert [s.line for s in p.staged] == [2, 3]
     assert lines(p) == ["line 4: account: the same account as line 2"]
+
+
+def test_an_invalid_first_row_does_not_claim_its_account():
+    text = "\n".join([HEADER, row("Acme", kind="sales"), row("Acme"), row("acme")])
+    p = preview(text + "\n")
+    assert [s.line for s in p.staged] == [3]  # valid-only creates Acme from line 3
+    assert lines(p) == [
+        'line 2: kind: "sales" is not a scenario; use sales_to_cs, sales_to_am, rep_to_rep or '
+        "team_to_team",
+        "line 4: account: the same account as line 3",
+    ]
 
 
 def test_start_checks_are_reused_per_row():

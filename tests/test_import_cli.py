@@ -85,6 +85,13 @@ def test_valid_only_creates_the_valid_rows_and_exits_0(env, tmp_path, capsys):
     assert "line 2: account: this account already has an open handoff" in capsys.readouterr().out
 
 
+def test_a_semicolon_separated_file_is_imported(env, tmp_path, capsys):
+    path = csv_file(tmp_path, (HEADER + row("Acme") + row("Beta", OTHER)).replace(",", ";"))
+    assert main(["import", path]) == 0
+    assert "2 rows: 2 can be created." in capsys.readouterr().out
+    assert accounts(env) == ["Acme", "Beta"]
+
+
 def test_a_large_file_prints_progress(env, tmp_path, capsys):
     content = HEADER + "".join(row(f"Account {i:03d}", new=(NEW, OTHER)[i % 2]) for i in range(150))
     path = csv_file(tmp_path, content)

@@ -186,7 +186,9 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             errors = checked.preview.errors
             _show(client, view["id"], views.check_failed_view(upload.file_name, errors, lang))
             return
-        meta = json.dumps({"file": upload.file_id, "valid_only": upload.valid_only, "team": team})
+        meta = json.dumps(
+            {"file": upload.file_id, "valid_only": upload.valid_only, "team": team, "user": user}
+        )
         staging.put(view["id"], checked)  # before the preview shows, so Create finds it
         wave = services.settings.wave_size
         preview = views.preview_view(
@@ -195,20 +197,56 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         if not _show(client, view["id"], preview):
             staging.drop(view["id"])
 
+    def claim(user: str, view: dict, meta: dict) -> tuple[bool, importer.Checked | None] | None:
+        """The preview's checked file, claimed once (Staging.claim); None, and nothing claimed,
+        when the one pressing is not the one who uploaded the file."""
+        if meta.get("user") != user:
+            log.warning("bulk: %s pressed %s's preview %s", user, meta.get("user"), view.get("id"))
+            return None
+        return staging.claim(view["id"])
+
+    def create(
+        client: WebClient, user: str, meta: dict, checked: importer.Checked | None, valid_only: bool
+    ) -> None:
+        """Create what a claimed preview staged."""
+        if checked is None:  # staged on another replica, or before a restart: check again
+            checked = check(client, user, meta.get("team", ""), meta.get("file", ""))
+        run(client, user, meta.get("team", ""), checked, valid_only, services.lang_for(user))
+
     @app.view(Ids.BULK_PREVIEW.value)
     def preview_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         user = body["user"]["id"]
         lang = services.lang_for(user)
-        first, checked = staging.claim(view["id"])
+        meta = json.loads(view.get("private_metadata") or "{}")
+        claimed = claim(user, view, meta)
+        if claimed is None:
+            ack()
+            return
+        first, checked = claimed
         if not first:
             ack(response_action="update", view=views.already_view(lang))
             return
-        meta = json.loads(view.get("private_metadata") or "{}")
         count = len(checked.preview.staged) if checked else 0
         ack(response_action="update", view=views.started_view(count, lang))
-        if checked is None:  # staged on another replica, or before a restart: check again
-            checked = check(client, user, meta.get("team", ""), meta.get("file", ""))
-        run(client, user, meta.get("team", ""), checked, bool(meta.get("valid_only")), lang)
+        create(client, user, meta, checked, bool(meta.get("valid_only")))
+
+    @app.action(Ids.BULK_VALID_ROWS.value)
+    def valid_rows_pressed(ack: Ack, body: dict, client: WebClient) -> None:
+        """'Import the N valid rows' in a preview with errors: what valid-only would create."""
+        ack()
+        user, view = body["user"]["id"], body.get("view") or {}
+        lang = services.lang_for(user)
+        meta = json.loads(view.get("private_metadata") or "{}")
+        claimed = claim(user, view, meta)
+        if claimed is None:
+            return
+        first, checked = claimed
+        if not first:
+            _show(client, view["id"], views.already_view(lang))
+            return
+        count = len(checked.preview.staged) if checked else 0
+        _show(client, view["id"], views.started_view(count, lang))
+        create(client, user, meta, checked, True)
 
     def run(
         client: WebClient,

@@ -31,6 +31,7 @@ class Ids(StrEnum):
     SURVEY_VIEW = "survey.view"
     BULK_VIEW = "handoff_bulk"
     BULK_PREVIEW = "bulk.preview"
+    BULK_VALID_ROWS = "bulk.valid_rows"
     COACH_VIEW = "coach.view"
     COACH_TRANSITION = "coach.transition"
     COACH_EMOTION = "coach.emotion"

@@ -35,6 +35,7 @@ COLUMNS = (
 )
 REQUIRED = ("account", "departing_owner", "new_owner", "manager", "kind", "handoff_date")
 MAX_ROWS = 10_000
+DELIMITERS = (",", ";", "\t")  # comma first: it wins a tie
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -130,7 +131,7 @@ def parse_csv(data: str) -> Parsed:
     """Read the CSV text; header problems reject the whole file, row problems only the row."""
     data = data.removeprefix("\ufeff")
     try:
-        records = _records(data)
+        records = _records(data, delimiter(data))
         header = next(records, None)
     except csv.Error as exc:
         return Parsed([], [RowError(1, "file", "csv_invalid", str(exc))], 0)
@@ -141,24 +142,46 @@ def parse_csv(data: str) -> Parsed:
     if errors:
         return Parsed([], errors, 0)
     rows: list[Row] = []
+    unnamed = [i for i, c in enumerate(columns) if not c]  # e.g. a spreadsheet's trailing comma
+    filled: dict[int, int] = {}  # unnamed column -> first line with a value in it
     total, line = 0, 1
     try:
         for line, values in records:  # noqa: B007 (line is used after the loop)
             total += 1
             if total > MAX_ROWS:
                 return Parsed([], [RowError(line, "file", "too_many_rows", str(MAX_ROWS))], total)
+            for i in unnamed:
+                if i < len(values) and values[i].strip():
+                    filled.setdefault(i, line)
             row, row_errors = _row(line, columns, values)
             errors.extend(row_errors)
             if row is not None:
                 rows.append(row)
     except csv.Error as exc:
         errors.append(RowError(line + 1, "file", "csv_invalid", str(exc)))
+    if filled:  # data in an unnamed column: what it means is unknown, as for a bad header
+        columns_at = sorted(filled.items())
+        return Parsed(
+            [], [RowError(1, "file", "column_unnamed", f"{i + 1}|{n}") for i, n in columns_at], 0
+        )
     return Parsed(rows, errors, total)
 
 
-def _records(data: str) -> Iterable[tuple[int, list[str]]]:
+def delimiter(data: str) -> str:
+    """Comma, semicolon (German Excel) or tab: the one that splits the header line into the
+    most known columns."""
+    header = next((line for line in data.splitlines() if line.strip()), "")
+
+    def known(candidate: str) -> int:
+        cells = next(csv.reader([header], delimiter=candidate), [])
+        return sum(c.strip().lower() in COLUMNS for c in cells)
+
+    return max(DELIMITERS, key=known)
+
+
+def _records(data: str, delimiter: str = ",") -> Iterable[tuple[int, list[str]]]:
     """(first line number, values) per record; blank lines skipped."""
-    reader = csv.reader(io.StringIO(data, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(data, newline=""), delimiter=delimiter, strict=True)
     while True:
         start = reader.line_num + 1
         try:
@@ -170,8 +193,10 @@ def _records(data: str) -> Iterable[tuple[int, list[str]]]:
 
 
 def _header_errors(columns: list[str]) -> list[RowError]:
-    errors = [RowError(1, c or "?", "column_unknown") for c in columns if c not in COLUMNS]
-    errors += [RowError(1, c, "column_twice") for c, n in Counter(columns).items() if n > 1]
+    """Unknown, doubled and missing columns; an unnamed column is checked on its values."""
+    named = [c for c in columns if c]
+    errors = [RowError(1, c, "column_unknown") for c in named if c not in COLUMNS]
+    errors += [RowError(1, c, "column_twice") for c, n in Counter(named).items() if n > 1]
     errors += [RowError(1, c, "column_missing") for c in REQUIRED if c not in columns]
     return errors
 
@@ -179,7 +204,7 @@ def _header_errors(columns: list[str]) -> list[RowError]:
 def _row(line: int, columns: list[str], values: list[str]) -> tuple[Row | None, list[RowError]]:
     if len(values) != len(columns):
         return None, [RowError(line, "row", "field_count", f"{len(columns)}|{len(values)}")]
-    raw = {c: v.strip() for c, v in zip(columns, values, strict=True)}
+    raw = {c: v.strip() for c, v in zip(columns, values, strict=True) if c}
     errors: list[RowError] = []
     for column in REQUIRED:
         if not raw.get(column):
@@ -274,20 +299,20 @@ def check(
     """
     errors = list(parsed.errors)
     valid: list[Row] = []
-    first_line: dict[str, int] = {}
+    claimed: dict[str, int] = {}  # account key -> line of the valid row that will create it
     for row in parsed.rows:
         key = account_key(row.account)
-        if "account" not in row.broken:  # a malformed one is reported already
-            if key in first_line:
-                errors.append(RowError(row.line, "account", "account_twice", str(first_line[key])))
-                continue
-            first_line[key] = row.line
         codes = validate_start(
             _request(row), people=dict(people), today=today, account_taken=key in taken
         )
         codes = {c: code for c, code in codes.items() if c not in row.broken}
         errors.extend(RowError(row.line, column, code) for column, code in codes.items())
-        if not codes and not row.broken:
+        # only a valid row claims its account, so an invalid one does not block a later fix
+        twice = "account" not in row.broken and "account" not in codes and key in claimed
+        if twice:
+            errors.append(RowError(row.line, "account", "account_twice", str(claimed[key])))
+        if not codes and not row.broken and not twice:
+            claimed[key] = row.line
             valid.append(row)
     staged, wave_errors, warnings = stage(
         valid, today=today, wave_size=wave_size, calendar=calendar, booked=booked

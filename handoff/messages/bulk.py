@@ -8,7 +8,9 @@ from functools import cache
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     CheckboxesElement,
     InputBlock,
     Option,
@@ -26,7 +28,8 @@ from handoff.settings import LANGS
 UPLOAD_CALLBACK = "handoff_bulk"
 PREVIEW_CALLBACK = "bulk.preview"
 DONE_CALLBACK = "bulk.done"
-FILE_BLOCK, OPTIONS_BLOCK = "file", "options"
+VALID_ROWS_ACTION = "bulk.valid_rows"
+FILE_BLOCK, OPTIONS_BLOCK, VALID_ROWS_BLOCK = "file", "options", "valid_rows"
 SLACK_LINES = 25  # errors, moves and waves listed in Slack before "…and N more"
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 
@@ -83,10 +86,12 @@ def _sections(
     return [(heading, lines) for heading, lines in parts if lines]
 
 
-def _verdict(preview: Preview, lang: str, valid_only: bool) -> str:
+def _verdict(preview: Preview, lang: str, valid_only: bool, *, slack: bool = False) -> str:
     c = catalog(lang)
     if not preview.staged:
         return text(c.nothing_valid())
+    if preview.errors and not valid_only and slack:  # the preview offers the valid rows
+        return text(c.valid_rows_offer(len(preview.staged)))
     if preview.errors and not valid_only:
         return text(c.blocked_note())
     if preview.errors:
@@ -164,14 +169,19 @@ def upload_modal(lang: str) -> dict[str, Any]:
 def preview_view(
     preview: Preview, lang: str, wave_size: int, *, valid_only: bool, meta: str
 ) -> dict[str, Any]:
-    """The preview that replaces the upload modal; its submit creates the handoffs."""
+    """The preview that replaces the upload modal; its submit creates the handoffs. With errors
+    (and valid-only not chosen) a button offers to create the valid rows instead."""
     blocks: list[Block] = [section(summary_text(preview, lang))]
     for heading, items in _sections(preview, lang, wave_size, slack=True):
         blocks.append(section(_chunk(heading, items, lang)))
-    verdict = _verdict(preview, lang, valid_only)
+    verdict = _verdict(preview, lang, valid_only, slack=True)
     if verdict:
         blocks.append(context(verdict))
     creatable = bool(preview.staged) and (preview.ok or valid_only)
+    if preview.staged and not creatable:
+        label = text(catalog(lang).valid_rows_button(len(preview.staged)))
+        button = ButtonElement(action_id=VALID_ROWS_ACTION, text=label, style="primary")
+        blocks.append(ActionsBlock(block_id=VALID_ROWS_BLOCK, elements=[button]))
     submit = text(catalog(lang).create_submit()) if creatable else None
     return _modal(PREVIEW_CALLBACK, lang, blocks, submit, meta)
 
