@@ -421,3 +421,34 @@ def test_a_summary_whose_answer_was_lost_is_found_by_its_file_name(slack, emu, h
         tick(handoff)
     shared = [m for m in emu.messages(NEW) if m.get("files")]
     assert len(shared) == 1 and not pending
+
+
+def test_closing_or_saving_unchanged_modals_keeps_the_review(slack, emu, handoff, clock):
+    from handoff.emulator.driver import view_state
+
+    start(slack)
+    t = tid(handoff)
+    fill_everything(slack, t)
+    assert kn.readiness(doc(handoff)).ready
+    clock.set(clock() + timedelta(minutes=1))  # a save now would be after the reviews
+    rel = open_section(slack, NEW, t, "relationships")
+    sid = doc(handoff).stakeholders[0]["id"]
+    slack.click(NEW, "doc.stakeholder.menu", f"edit:{t}:{sid}", view=rel, overflow=True)
+    edit = slack.last_view()
+    assert edit["callback_id"] == "doc.stakeholder_view"
+    untouched = {**edit, "state": {"values": view_state(edit, {})}}
+    assert slack.close(NEW, untouched).status == 200
+    assert slack.submit(NEW, edit, {}).status == 200  # saved as it was
+    assert slack.close(NEW, {**rel, "state": {"values": view_state(rel, {})}}).status == 200
+    section = open_section(slack, NEW, t, "risks")
+    assert slack.submit(NEW, section, {}).status == 200
+    assert kn.readiness(doc(handoff)).ready
+    with session(handoff.services.engine) as s:
+        row = s.get(Transition, t)
+        assert (row.completeness, row.doc_ready) == (100, True)
+    # a real change still undoes the review
+    slack.close(NEW, {**edit, "state": {"values": view_state(edit, {"title": "CEO"})}})
+    assert doc(handoff).stakeholders[0]["title"] == "CEO"
+    assert not doc(handoff).is_reviewed("relationships") and doc(handoff).is_reviewed("risks")
+    with session(handoff.services.engine) as s:
+        assert not s.get(Transition, t).doc_ready
