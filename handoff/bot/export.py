@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TextIO
 
 from handoff.bot.services import utc_now
@@ -14,9 +13,7 @@ from handoff.storage import repo
 from handoff.storage.db import make_engine, migrate, session
 
 
-def run_export(
-    settings: Settings, account: str, fmt: str, out: TextIO = sys.stdout, err: TextIO = sys.stderr
-) -> int:
+def run_export(settings: Settings, account: str, fmt: str, *, out: TextIO, err: TextIO) -> int:
     """Print the summary of the account's open transition (else its latest one); 1 if none."""
     engine = make_engine(settings.database_url)
     migrate(engine)
