@@ -11,9 +11,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from handoff.flows import knowledge as kn
+from handoff.flows.metrics import baseline_health
 from handoff.flows.plans import Role
 from handoff.messages.blocks import TaskLike, TransitionLike
 from handoff.messages.i18n import catalog, fmt_date, fmt_datetime, knowledge, text
+from handoff.messages.metrics import recorded_lines
 
 
 def slug(account: str) -> str:
@@ -49,10 +51,11 @@ def prepare(
     lang: str,
     *,
     now: datetime,
-    metrics: Sequence[tuple[str, str]] = (),
+    metrics: Mapping[str, Mapping[str, Any]] | None = None,
     tz: str | None = None,
 ) -> SimpleNamespace:
-    """Everything the Markdown template shows, computed once."""
+    """Everything the Markdown template shows, computed once; `metrics` are the recorded ones
+    (storage.knowledge.metrics), shown against the health before the handoff."""
     c, k = catalog(lang), knowledge(lang)
     r = kn.readiness(doc)
     sections = []
@@ -122,7 +125,7 @@ def prepare(
         ready=r.ready,
         sections=sections,
         plan_lines=plan_lines,
-        metrics=[SimpleNamespace(label=label, value=value) for label, value in metrics],
+        metrics=recorded_lines(metrics or {}, baseline_health(doc), lang, markdown=True),
         exported=fmt_datetime(now, tz, lang),
     )
 
@@ -139,7 +142,8 @@ def as_json(
     *,
     metrics: Mapping[str, Any] | None = None,
 ) -> str:
-    """The account summary as JSON: raw values and keys, no translation."""
+    """The account summary as JSON: raw values and keys, no translation; `metrics` are the
+    recorded ones, with `before` (the document's health score before the handoff, or null)."""
     r = kn.readiness(doc)
     body = {
         "account": t.account,
@@ -174,6 +178,6 @@ def as_json(
             }
             for k in sorted(tasks, key=lambda k: (k.seq, k.role))
         ],
-        "metrics": dict(metrics or {}),
+        "metrics": {"before": {"health": baseline_health(doc)}, **(metrics or {})},
     }
     return json.dumps(body, ensure_ascii=False, indent=2)
