@@ -309,6 +309,43 @@ def test_doc_sends_the_summary_file_to_the_people_involved_only(slack, emu, hand
     assert len(emu.calls_to("files.completeUploadExternal")) == 6
 
 
+def test_doc_exports_free_text_as_typed_and_only_choices_by_their_names(slack, emu, handoff):
+    from handoff.emulator.driver import view_state
+    from handoff.messages.i18n import knowledge
+
+    start(slack)
+    t = tid(handoff)
+    view = open_section(slack, DEPARTING, t, "communication")
+    slack.submit(DEPARTING, view, {"escalation": "none", "business_reviews": "none"})
+    view = open_section(slack, DEPARTING, t, "current")
+    slack.submit(DEPARTING, view, {"open_issues": "other", "priorities": "yes"})
+    rel = open_section(slack, DEPARTING, t, "relationships")
+    slack.click(DEPARTING, "doc.stakeholder.add", str(t), view=rel)
+    person = {"name": "no", "title": "user", "role": "other", "response_time": "maybe"}
+    pushed = slack.last_view()
+    slack.close(DEPARTING, {**pushed, "state": {"values": view_state(pushed, person)}})
+    emu.clear_calls()
+    slack.slash(NEW, "doc acme corp")
+    by_channel = {
+        c.args["channel_id"]: emu.uploaded_file(c.args["files"][0]["id"]).decode()
+        for c in emu.calls_to("files.completeUploadExternal")
+    }
+    for user, lang in ((NEW, "en"), (MANAGER, "de")):
+        content, k = by_channel["D" + user], knowledge(lang)
+
+        def shown(key, value, content=content, k=k):
+            return f"**{k.LABEL[key]}**" in content and (
+                content.split(f"**{k.LABEL[key]}**", 1)[1].split("\n", 2)[1] == value
+            )
+
+        assert shown("communication.escalation", "none")
+        assert shown("communication.business_reviews", k.OPTION["none"])
+        assert shown("current.open_issues", "other") and shown("current.priorities", "yes")
+        assert f"- **no**\n  - {k.LABEL['stakeholder.title']}: user\n" in content
+        assert f"  - {k.LABEL['stakeholder.role']}: {k.OPTION['other']}\n" in content
+        assert f"  - {k.LABEL['stakeholder.response_time']}: maybe\n" in content
+
+
 def test_doc_for_an_outsider_reveals_nothing(slack, emu, handoff):
     start(slack)
     emu.clear_calls()

@@ -33,14 +33,17 @@ def filename_tail(row_id: int | None) -> str:
     return f"-account-summary-{row_id}.md" if row_id is not None else "-account-summary.md"
 
 
-def _value(value: Any, lang: str) -> str:
-    """A value as text: option names translated, lists joined, dates formatted."""
+def _value(f: kn.Field, value: Any, lang: str) -> str:
+    """A field's value as text: a choice by its option's name, several joined; text, numbers and
+    dates exactly as typed (a free-text "none" is not the option "none")."""
     k = knowledge(lang)
-    if isinstance(value, list):
+    if value is None:
+        return ""
+    if f.type is kn.Type.MULTI and isinstance(value, list):
         return ", ".join(k.OPTION.get(v, str(v)) for v in value)
-    if isinstance(value, str) and value in k.OPTION:
-        return k.OPTION[value]
-    return "" if value is None else str(value)
+    if f.type is kn.Type.SELECT:
+        return k.OPTION.get(value, str(value))
+    return str(value)
 
 
 def prepare(
@@ -68,7 +71,8 @@ def prepare(
                     name=str(p.get("name") or "?"),
                     fields=[
                         SimpleNamespace(
-                            label=k.LABEL[f"stakeholder.{f.key}"], value=_value(p.get(f.key), lang)
+                            label=k.LABEL[f"stakeholder.{f.key}"],
+                            value=_value(f, p.get(f.key), lang),
                         )
                         for f in kn.STAKEHOLDER[1:]
                         if kn.filled(p.get(f.key))
@@ -86,7 +90,7 @@ def prepare(
                     SimpleNamespace(
                         label=k.LABEL[f"{sec.key}.{f.key}"],
                         required=f.required,
-                        value=_value(values.get(f.key), lang),
+                        value=_value(f, values.get(f.key), lang),
                     )
                     for f in sec.fields
                 ],
