@@ -309,6 +309,43 @@ def test_doc_sends_the_summary_file_to_the_people_involved_only(slack, emu, hand
     assert len(emu.calls_to("files.completeUploadExternal")) == 6
 
 
+def test_doc_exports_free_text_as_typed_and_only_choices_by_their_names(slack, emu, handoff):
+    from handoff.emulator.driver import view_state
+    from handoff.messages.i18n import knowledge
+
+    start(slack)
+    t = tid(handoff)
+    view = open_section(slack, DEPARTING, t, "communication")
+    slack.submit(DEPARTING, view, {"escalation": "none", "business_reviews": "none"})
+    view = open_section(slack, DEPARTING, t, "current")
+    slack.submit(DEPARTING, view, {"open_issues": "other", "priorities": "yes"})
+    rel = open_section(slack, DEPARTING, t, "relationships")
+    slack.click(DEPARTING, "doc.stakeholder.add", str(t), view=rel)
+    person = {"name": "no", "title": "user", "role": "other", "response_time": "maybe"}
+    pushed = slack.last_view()
+    slack.close(DEPARTING, {**pushed, "state": {"values": view_state(pushed, person)}})
+    emu.clear_calls()
+    slack.slash(NEW, "doc acme corp")
+    by_channel = {
+        c.args["channel_id"]: emu.uploaded_file(c.args["files"][0]["id"]).decode()
+        for c in emu.calls_to("files.completeUploadExternal")
+    }
+    for user, lang in ((NEW, "en"), (MANAGER, "de")):
+        content, k = by_channel["D" + user], knowledge(lang)
+
+        def shown(key, value, content=content, k=k):
+            return f"**{k.LABEL[key]}**" in content and (
+                content.split(f"**{k.LABEL[key]}**", 1)[1].split("\n", 2)[1] == value
+            )
+
+        assert shown("communication.escalation", "none")
+        assert shown("communication.business_reviews", k.OPTION["none"])
+        assert shown("current.open_issues", "other") and shown("current.priorities", "yes")
+        assert f"- **no**\n  - {k.LABEL['stakeholder.title']}: user\n" in content
+        assert f"  - {k.LABEL['stakeholder.role']}: {k.OPTION['other']}\n" in content
+        assert f"  - {k.LABEL['stakeholder.response_time']}: maybe\n" in content
+
+
 def test_doc_for_an_outsider_reveals_nothing(slack, emu, handoff):
     start(slack)
     emu.clear_calls()
@@ -421,3 +458,34 @@ def test_a_summary_whose_answer_was_lost_is_found_by_its_file_name(slack, emu, h
         tick(handoff)
     shared = [m for m in emu.messages(NEW) if m.get("files")]
     assert len(shared) == 1 and not pending
+
+
+def test_closing_or_saving_unchanged_modals_keeps_the_review(slack, emu, handoff, clock):
+    from handoff.emulator.driver import view_state
+
+    start(slack)
+    t = tid(handoff)
+    fill_everything(slack, t)
+    assert kn.readiness(doc(handoff)).ready
+    clock.set(clock() + timedelta(minutes=1))  # a save now would be after the reviews
+    rel = open_section(slack, NEW, t, "relationships")
+    sid = doc(handoff).stakeholders[0]["id"]
+    slack.click(NEW, "doc.stakeholder.menu", f"edit:{t}:{sid}", view=rel, overflow=True)
+    edit = slack.last_view()
+    assert edit["callback_id"] == "doc.stakeholder_view"
+    untouched = {**edit, "state": {"values": view_state(edit, {})}}
+    assert slack.close(NEW, untouched).status == 200
+    assert slack.submit(NEW, edit, {}).status == 200  # saved as it was
+    assert slack.close(NEW, {**rel, "state": {"values": view_state(rel, {})}}).status == 200
+    section = open_section(slack, NEW, t, "risks")
+    assert slack.submit(NEW, section, {}).status == 200
+    assert kn.readiness(doc(handoff)).ready
+    with session(handoff.services.engine) as s:
+        row = s.get(Transition, t)
+        assert (row.completeness, row.doc_ready) == (100, True)
+    # a real change still undoes the review
+    slack.close(NEW, {**edit, "state": {"values": view_state(edit, {"title": "CEO"})}})
+    assert doc(handoff).stakeholders[0]["title"] == "CEO"
+    assert not doc(handoff).is_reviewed("relationships") and doc(handoff).is_reviewed("risks")
+    with session(handoff.services.engine) as s:
+        assert not s.get(Transition, t).doc_ready

@@ -197,3 +197,23 @@ def test_digest_flags_and_check_ins_render_within_limits(lang):
     }
     assert len(mm.lines(values, 65, lang)) == 4
     assert len(mm.lines({}, None, lang)) == 2
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_long_csat_comment_is_shortened_in_status_and_whole_in_the_export(lang):
+    from handoff.flows import metrics as fm
+    from handoff.messages import blocks
+    from handoff.messages import metrics as mm
+    from tests.test_templates import tasks_of
+
+    comment = "<&>" * (fm.NOTE_MAX // 3)
+    check = {"health": 90, "renewal_risk": "higher", "pipeline": "lost", "reference": "maybe"}
+    values = {"csat": {"score": 5, "comment": comment}, "d30": check, "d60": check, "d90": check}
+    status = mm.lines(values, 60, lang)
+    assert "<" not in status[2] and "&lt;&amp;&gt;" in status[2] and "…" in status[2]
+    lines = kb.summary_lines(kn.Document(), lang) + ["", *status]
+    t = Transition()
+    text = check_payload(blocks.status_message(t, tasks_of(t), lang, knowledge_lines=lines))
+    assert json.dumps(status[-1], ensure_ascii=False)[1:-1] in text  # nothing cut after it
+    exported = mm.recorded_lines(values, 60, lang, markdown=True)
+    assert comment in exported[1] and exported[2:] == status[3:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlmodel import select
 
 from handoff.storage import knowledge as store
@@ -112,3 +113,71 @@ def test_the_digest_shows_check_ins_of_handoffs_closed_weeks_ago(slack, emu, han
     assert "30/60/90-day check-ins of 1 handoff" in said
     assert "renewal risk higher for 1" in said and "lost for 1" in said
     assert "0 would be a reference" in said
+
+
+def record(slack, user, t, item, values):
+    """Open a check-in's modal from its button and save it."""
+    slack.click(user, "survey.open", f"{t}:{item}")
+    view = slack.last_view()
+    assert view["callback_id"] == "survey.view"
+    assert slack.submit(user, view, values).status == 200
+
+
+def record_all(slack, t):
+    from tests.test_knowledge_e2e import open_section
+
+    risks = open_section(slack, DEPARTING, t, "risks")
+    assert slack.submit(DEPARTING, risks, {"health_score": "61"}).status == 200
+    record(slack, NEW, t, "csat", {"score": "4", "comment": "Smooth & <quick>\nthanks *all*"})
+    check_in = {"health": "74", "renewal_risk": "lower", "pipeline": "grown", "reference": "yes"}
+    record(slack, NEW, t, "d30", check_in)
+
+
+def test_status_shows_the_csat_comment_escaped(slack, emu, handoff):
+    start(slack)
+    record_all(slack, tid(handoff))
+    status = json.dumps(slack.slash(NEW, "status acme corp").json(), ensure_ascii=False)
+    assert "What the customer said: “Smooth &amp; &lt;quick&gt;\\nthanks *all*”" in status
+    assert "Health: 61 before → 74 (30 d)" in status
+
+
+def test_doc_summary_has_the_metrics_against_the_health_before(slack, emu, handoff):
+    start(slack)
+    record_all(slack, tid(handoff))
+    emu.clear_calls()
+    slack.slash(NEW, "doc acme corp")
+    files = {
+        c.args["channel_id"]: emu.uploaded_file(c.args["files"][0]["id"]).decode()
+        for c in emu.calls_to("files.completeUploadExternal")
+    }
+    english = files["D" + NEW].split("\n## Metrics\n", 1)[1]
+    assert "- Handoff CSAT: **4/5**" in english
+    assert "- What the customer said: “Smooth & <quick>\nthanks *all*”" in english
+    assert "- Health: 61 before → 74 (30 d)" in english
+    assert "- 30 days after the handoff: renewal risk Lower, pipeline Grown" in english
+    german = files["D" + MANAGER].split("\n## Kennzahlen\n", 1)[1]
+    assert "Übergabe-CSAT: **4/5**" in german and "Health: 61 vorher → 74 (30 T)" in german
+    assert "Was der Kunde gesagt hat: „Smooth & <quick>" in german
+
+
+def test_cli_export_has_the_metrics_in_markdown_and_json(
+    slack, handoff, settings, database, monkeypatch, capsys
+):
+    from handoff.bot.cli import main
+
+    if database[1]:
+        pytest.skip("the CLI reads DATABASE_URL alone; this test's PostgreSQL schema is an option")
+    start(slack)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    assert main(["export", "acme corp"]) == 0
+    assert "## Metrics\n\n- _none recorded yet_" in capsys.readouterr().out
+    record_all(slack, tid(handoff))
+    assert main(["export", "acme corp"]) == 0
+    out = capsys.readouterr().out
+    assert "- Handoff CSAT: **4/5**" in out and "- Health: 61 before → 74 (30 d)" in out
+    assert "“Smooth & <quick>\nthanks *all*”" in out
+    assert main(["export", "acme corp", "--format", "json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)["metrics"]
+    assert metrics["before"] == {"health": 61}
+    assert metrics["csat"] == {"score": 4, "comment": "Smooth & <quick>\nthanks *all*"}
+    assert metrics["d30"]["health"] == 74 and metrics["d30"]["renewal_risk"] == "lower"

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "export":
             from handoff.bot.export import run_export
 
-            return run_export(settings, args.account, args.format)
+            return run_export(settings, args.account, args.format, out=sys.stdout, err=sys.stderr)
         if args.cmd == "import":
             from handoff.bot.import_cmd import ImportArgs, run_import
 

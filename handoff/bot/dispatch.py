@@ -444,10 +444,18 @@ class Dispatcher:
         """The account summary as a Markdown file, with a short message, for one person."""
         with session(self.services.engine) as s:
             known = repo.people(s, user_ids=[t.departing_owner, t.new_owner, t.manager])
+            recorded = knowledge_store.metrics(s, transition_id=t.id)
         names = {u: p.name for u, p in known.items() if p.name}
         person = known.get(row.recipient)
         summary = export.prepare(
-            t, doc, tasks, names, lang, now=self.services.clock(), tz=person.tz if person else None
+            t,
+            doc,
+            tasks,
+            names,
+            lang,
+            now=self.services.clock(),
+            metrics=recorded,
+            tz=person.tz if person else None,
         )
         by = user_ref(payload.get("by")) or "Handoff"
         return {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TextIO
 
 from handoff.bot.services import utc_now
@@ -14,9 +13,7 @@ from handoff.storage import repo
 from handoff.storage.db import make_engine, migrate, session
 
 
-def run_export(
-    settings: Settings, account: str, fmt: str, out: TextIO = sys.stdout, err: TextIO = sys.stderr
-) -> int:
+def run_export(settings: Settings, account: str, fmt: str, *, out: TextIO, err: TextIO) -> int:
     """Print the summary of the account's open transition (else its latest one); 1 if none."""
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -37,11 +34,12 @@ def run_export(
             print(f"handoff: no open transition for {account!r}; showing the latest", file=err)
         tasks = repo.tasks(s, transition_id=t.id)
         doc = store.document(s, transition_id=t.id)
+        recorded = store.metrics(s, transition_id=t.id)
         known = repo.people(s, user_ids=[t.departing_owner, t.new_owner, t.manager])
     if fmt == "json":
-        out.write(export.as_json(t, doc, tasks) + "\n")
+        out.write(export.as_json(t, doc, tasks, metrics=recorded) + "\n")
         return 0
     names = {u: p.name for u, p in known.items() if p.name}
-    summary = export.prepare(t, doc, tasks, names, settings.lang, now=utc_now())
+    summary = export.prepare(t, doc, tasks, names, settings.lang, now=utc_now(), metrics=recorded)
     out.write(export.markdown(summary, settings.lang))
     return 0

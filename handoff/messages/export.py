@@ -11,9 +11,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from handoff.flows import knowledge as kn
+from handoff.flows.metrics import baseline_health
 from handoff.flows.plans import Role
 from handoff.messages.blocks import TaskLike, TransitionLike
 from handoff.messages.i18n import catalog, fmt_date, fmt_datetime, knowledge, text
+from handoff.messages.metrics import recorded_lines
 
 
 def slug(account: str) -> str:
@@ -31,14 +33,17 @@ def filename_tail(row_id: int | None) -> str:
     return f"-account-summary-{row_id}.md" if row_id is not None else "-account-summary.md"
 
 
-def _value(value: Any, lang: str) -> str:
-    """A value as text: option names translated, lists joined, dates formatted."""
+def _value(f: kn.Field, value: Any, lang: str) -> str:
+    """A field's value as text: a choice by its option's name, several joined; text, numbers and
+    dates exactly as typed (a free-text "none" is not the option "none")."""
     k = knowledge(lang)
-    if isinstance(value, list):
+    if value is None:
+        return ""
+    if f.type is kn.Type.MULTI and isinstance(value, list):
         return ", ".join(k.OPTION.get(v, str(v)) for v in value)
-    if isinstance(value, str) and value in k.OPTION:
-        return k.OPTION[value]
-    return "" if value is None else str(value)
+    if f.type is kn.Type.SELECT:
+        return k.OPTION.get(value, str(value))
+    return str(value)
 
 
 def prepare(
@@ -49,10 +54,11 @@ def prepare(
     lang: str,
     *,
     now: datetime,
-    metrics: Sequence[tuple[str, str]] = (),
+    metrics: Mapping[str, Mapping[str, Any]] | None = None,
     tz: str | None = None,
 ) -> SimpleNamespace:
-    """Everything the Markdown template shows, computed once."""
+    """Everything the Markdown template shows, computed once; `metrics` are the recorded ones
+    (storage.knowledge.metrics), shown against the health before the handoff."""
     c, k = catalog(lang), knowledge(lang)
     r = kn.readiness(doc)
     sections = []
@@ -65,7 +71,8 @@ def prepare(
                     name=str(p.get("name") or "?"),
                     fields=[
                         SimpleNamespace(
-                            label=k.LABEL[f"stakeholder.{f.key}"], value=_value(p.get(f.key), lang)
+                            label=k.LABEL[f"stakeholder.{f.key}"],
+                            value=_value(f, p.get(f.key), lang),
                         )
                         for f in kn.STAKEHOLDER[1:]
                         if kn.filled(p.get(f.key))
@@ -83,7 +90,7 @@ def prepare(
                     SimpleNamespace(
                         label=k.LABEL[f"{sec.key}.{f.key}"],
                         required=f.required,
-                        value=_value(values.get(f.key), lang),
+                        value=_value(f, values.get(f.key), lang),
                     )
                     for f in sec.fields
                 ],
@@ -122,7 +129,7 @@ def prepare(
         ready=r.ready,
         sections=sections,
         plan_lines=plan_lines,
-        metrics=[SimpleNamespace(label=label, value=value) for label, value in metrics],
+        metrics=recorded_lines(metrics or {}, baseline_health(doc), lang, markdown=True),
         exported=fmt_datetime(now, tz, lang),
     )
 
@@ -139,7 +146,8 @@ def as_json(
     *,
     metrics: Mapping[str, Any] | None = None,
 ) -> str:
-    """The account summary as JSON: raw values and keys, no translation."""
+    """The account summary as JSON: raw values and keys, no translation; `metrics` are the
+    recorded ones, with `before` (the document's health score before the handoff, or null)."""
     r = kn.readiness(doc)
     body = {
         "account": t.account,
@@ -174,6 +182,6 @@ def as_json(
             }
             for k in sorted(tasks, key=lambda k: (k.seq, k.role))
         ],
-        "metrics": dict(metrics or {}),
+        "metrics": {"before": {"health": baseline_health(doc)}, **(metrics or {})},
     }
     return json.dumps(body, ensure_ascii=False, indent=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -20,7 +21,9 @@ from slack_sdk.models.views import View
 from handoff.flows import metrics as fm
 from handoff.messages.blocks import TransitionLike, message, section
 from handoff.messages.i18n import catalog, text
-from handoff.messages.text import escape
+from handoff.messages.text import escape, truncate
+
+COMMENT_SHOWN = 300  # characters of the CSAT comment in /handoff status; the export has all
 
 
 def texts(lang: str) -> Any:
@@ -93,11 +96,30 @@ def errors_for(codes: dict[str, str], lang: str) -> dict[str, str]:
 def lines(values: dict[str, dict[str, Any]], baseline: int | None, lang: str) -> list[str]:
     """The recorded metrics against the value before the handoff, for /handoff status."""
     m = texts(lang)
+    return [text(m.heading()), *recorded_lines(values, baseline, lang)]
+
+
+def recorded_lines(
+    values: Mapping[str, Mapping[str, Any]],
+    baseline: int | None,
+    lang: str,
+    *,
+    markdown: bool = False,
+) -> list[str]:
+    """One line per recorded metric (or one saying there are none), without a heading: mrkdwn
+    with the customer's comment escaped and shortened, or, with `markdown`, for the exported
+    file (Markdown bold, the comment whole and as typed)."""
+    m = texts(lang)
     if not values:
-        return [text(m.heading()), text(m.none_yet())]
-    out = [text(m.heading())]
+        return [text(m.none_yet())]
+    bold = "**" if markdown else "*"
+    out = []
     if "csat" in values:
-        out.append(text(m.csat_line(values["csat"].get("score"))))
+        out.append(text(m.csat_line(values["csat"].get("score"), bold)))
+        comment = str(values["csat"].get("comment") or "")
+        if comment:
+            shown = comment if markdown else escape(truncate(comment, COMMENT_SHOWN))
+            out.append(text(m.comment_line(shown)))
     points = [
         (text(m.short(item)), values[item]["health"])
         for item in ("d30", "d60", "d90")

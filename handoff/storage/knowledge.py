@@ -95,13 +95,17 @@ def save_stakeholder(
     by: str,
     now: datetime,
 ) -> Stakeholder | None:
-    """Add a stakeholder, or replace one's fields; None when the one to edit is gone."""
+    """Add a stakeholder, or replace one's fields; None when the one to edit is gone.
+
+    Replacing with the same values changes nothing: the map stays reviewed."""
     if stakeholder_id is None:
         row = Stakeholder(transition_id=transition_id, created_at=now, updated_at=now)
     else:
         row = session.get(Stakeholder, stakeholder_id)
         if row is None or row.transition_id != transition_id:
             return None
+        if json.loads(row.data or "{}") == values:
+            return row
     row.data = json.dumps(values, ensure_ascii=False, sort_keys=True)
     row.updated_at, row.updated_by = now, by
     session.add(row)
