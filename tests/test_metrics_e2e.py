@@ -130,15 +130,16 @@ def record_all(slack, t):
     assert slack.submit(DEPARTING, risks, {"health_score": "61"}).status == 200
     record(slack, NEW, t, "csat", {"score": "4", "comment": "Smooth & <quick>\nthanks *all*"})
     check_in = {"health": "74", "renewal_risk": "lower", "pipeline": "grown", "reference": "yes"}
-    record(slack, NEW, t, "d30", check_in)
+    record(slack, NEW, t, "d30", {**check_in, "note": "CFO <left> & budget froze"})
 
 
-def test_status_shows_the_csat_comment_escaped(slack, emu, handoff):
+def test_status_shows_the_csat_comment_and_the_check_in_note_escaped(slack, emu, handoff):
     start(slack)
     record_all(slack, tid(handoff))
     status = json.dumps(slack.slash(NEW, "status acme corp").json(), ensure_ascii=False)
     assert "What the customer said: “Smooth &amp; &lt;quick&gt;\\nthanks *all*”" in status
     assert "Health: 61 before → 74 (30 d)" in status
+    assert "Note: “CFO &lt;left&gt; &amp; budget froze”" in status
 
 
 def test_doc_summary_has_the_metrics_against_the_health_before(slack, emu, handoff):

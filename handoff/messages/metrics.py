@@ -23,7 +23,7 @@ from handoff.messages.blocks import TransitionLike, message, section
 from handoff.messages.i18n import catalog, text
 from handoff.messages.text import escape, truncate
 
-COMMENT_SHOWN = 300  # characters of the CSAT comment in /handoff status; the export has all
+COMMENT_SHOWN = 300  # characters of a comment or note in /handoff status; the export has all
 
 
 def texts(lang: str) -> Any:
@@ -114,12 +114,15 @@ def recorded_lines(
         return [text(m.none_yet())]
     bold = "**" if markdown else "*"
     out = []
+
+    def said(typed: Any, line: Any) -> None:  # the customer's comment, the owner's note
+        if typed:
+            shown = str(typed) if markdown else escape(truncate(str(typed), COMMENT_SHOWN))
+            out.append(text(line(shown)))
+
     if "csat" in values:
         out.append(text(m.csat_line(values["csat"].get("score"), bold)))
-        comment = str(values["csat"].get("comment") or "")
-        if comment:
-            shown = comment if markdown else escape(truncate(comment, COMMENT_SHOWN))
-            out.append(text(m.comment_line(shown)))
+        said(values["csat"].get("comment"), m.comment_line)
     points = [
         (text(m.short(item)), values[item]["health"])
         for item in ("d30", "d60", "d90")
@@ -140,4 +143,5 @@ def recorded_lines(
                     )
                 )
             )
+            said(v.get("note"), m.note_line)
     return out
