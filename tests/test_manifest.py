@@ -43,6 +43,8 @@ def test_every_bot_scope_is_used_by_some_web_api_call():
         "chat:write": r"chat_postMessage",
         "im:write": r"conversations_open",
         "im:history": r"conversations_history",
+        "channels:history": r"conversations_history",
+        "groups:history": r"conversations_history",
         "users:read": r"users_info",
         "files:write": r"files_upload_v2",
         "users:read.email": r"users_lookupByEmail|get\(\"profile\"\)",

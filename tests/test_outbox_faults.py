@@ -241,3 +241,43 @@ def test_a_nudge_claimed_before_a_cancel_is_not_posted(slack, emu, handoff, cloc
     assert emu.calls_to("chat.postMessage") == []
     with session(handoff.services.engine) as s:
         assert {s.get(Outbox, r.id).status for r in rows} == {"skipped"}
+
+
+def test_a_history_check_slack_refuses_fails_the_row_and_tells_the_manager(
+    slack, emu, handoff, clock
+):
+    """Slack will never let us look (a scope missing): posting blind could send it twice."""
+    emu.on_call = lose_first_answer_to(DEPARTING)
+    start(slack)
+    emu.on_call = None
+    emu.fail("conversations.history", error="missing_scope", times=None)
+    [row] = pending(handoff)
+    clock.set(row.due_at)
+    tick(handoff)
+    with session(handoff.services.engine) as s:
+        row = s.get(Outbox, row.id)
+    assert row.status == "failed" and "missing_scope" in row.last_error
+    assert len(emu.messages(DEPARTING)) == 1  # the lost-answer post only: nothing twice
+    tick(handoff)
+    told = [c for c in emu.calls_to("chat.postMessage") if c.args["channel"] == MANAGER]
+    assert any("missing_scope" in str(c.args) for c in told)
+
+
+def test_a_history_check_that_keeps_failing_gives_up_in_the_end(slack, emu, handoff, clock):
+    emu.on_call = lose_first_answer_to(DEPARTING)
+    start(slack)
+    emu.on_call = None
+    emu.fail("conversations.history", error="internal_error", status=500, times=None)
+    for _ in range(outbox.MAX_ATTEMPTS + 3):
+        rows = pending(handoff)
+        if not rows:
+            break
+        clock.set(max(r.due_at for r in rows))
+        tick(handoff)
+    assert pending(handoff) == []
+    with session(handoff.services.engine) as s:
+        row = s.exec(
+            select(Outbox).where(Outbox.recipient == DEPARTING, Outbox.kind == "welcome")
+        ).one()
+    assert row.status == "failed" and "gave up" in row.last_error
+    assert len(emu.messages(DEPARTING)) == 1

@@ -191,6 +191,9 @@ class Dispatcher:
         now = self.services.clock()
         engine = self.services.engine
         lease = timedelta(seconds=self.services.settings.lease_seconds)
+        if row.attempts > outbox.MAX_ATTEMPTS:  # however the earlier tries ended
+            self._failed(row, f"gave up after {row.attempts - 1} attempts: {row.last_error}")
+            return 0
         try:
             if row.status == "recovering":
                 found = self._already_posted(row)
@@ -200,11 +203,17 @@ class Dispatcher:
                         s.commit()
                     log.info("outbox %s had already reached Slack", row.key)
                     return 0
-        except Exception as exc:  # rate limited, cut short, unreadable: look again next time
-            self._retry(row, f"history check: {type(exc).__name__}: {exc}", uncertain=True)
+        except SlackApiError as exc:
+            if exc.response.status_code == 200 and not exc.response.get("ok", False):
+                # Slack will never let us look (a scope missing, the channel gone): posting
+                # blind could send it twice, so the row fails and someone is told
+                error = str(exc.response.get("error"))
+                self._failed(row, f"history check refused: {error}")
+                return 0
+            self._retry(row, f"history check: {exc.response.get('error')}", uncertain=True)
             return 0
-        if row.attempts > outbox.MAX_ATTEMPTS:
-            self._failed(row, f"gave up after {row.attempts - 1} attempts: {row.last_error}")
+        except Exception as exc:  # cut short, unreadable: look again next time
+            self._retry(row, f"history check: {type(exc).__name__}: {exc}", uncertain=True)
             return 0
         try:
             args, reason = self.render(row, context or self.load([row]))
