@@ -283,6 +283,11 @@ def bare_bolt(emu: SlackEmulator) -> App:
     return app
 
 
+def bare_handoff(emu: SlackEmulator) -> Any:
+    """What asgi() serves, around the bare Bolt app (its lifespan closes services.later)."""
+    return SimpleNamespace(app=bare_bolt(emu), services=SimpleNamespace(later=Later()))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -317,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args, emu, calls, users, handoff.services.later)
         with (
             Served(asgi(handoff, scheduler=False)) as real,
-            Served(asgi(SimpleNamespace(app=bare_bolt(emu)), scheduler=False)) as bare,
+            Served(asgi(bare_handoff(emu), scheduler=False)) as bare,
         ):
             bench.slash(bare.url, "bare Bolt /handoff (ack only)", settle=False, opens=False)
             for mode in modes:
