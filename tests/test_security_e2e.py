@@ -100,3 +100,18 @@ def test_the_creator_who_is_not_involved_can_follow_the_transition(slack, emu, h
         t = s.exec(select(Transition)).one()
     assert t.creator == OTHER
     assert "Acme Corp" in json.dumps(slack.slash(OTHER, "status Acme Corp").json())
+
+
+def test_a_first_time_user_is_answered_in_their_slack_language_from_the_first_request(
+    slack, emu, handoff
+):
+    """Maya's Slack locale is de-DE and the app has never seen her: help, the start modal and
+    her App Home are German at once; Slack is asked about her once."""
+    body = json.dumps(slack.slash(MANAGER, "help").json(), ensure_ascii=False)
+    assert "begleitet einen Kontowechsel" in body
+    slack.slash(MANAGER, "start")
+    assert "Übergabe" in json.dumps(slack.last_view(), ensure_ascii=False)
+    slack.event({"type": "app_home_opened", "user": MANAGER, "tab": "home"})
+    assert "Übergabe" in json.dumps(emu.home(MANAGER), ensure_ascii=False)
+    looked_up = [c for c in emu.calls_to("users.info") if c.args.get("user") == MANAGER]
+    assert len(looked_up) == 1

@@ -50,6 +50,16 @@ def sending_client(client: WebClient) -> WebClient:
     )
 
 
+def user_of(body: dict) -> str:
+    """The user a request comes from: interactions, slash commands, events."""
+    user = body.get("user")
+    if isinstance(user, dict):
+        return str(user.get("id") or "")
+    event = body.get("event") or {}
+    who = body.get("user_id") or (event.get("user") if isinstance(event, dict) else None)
+    return who if isinstance(who, str) else ""
+
+
 def build(
     settings: Settings,
     *,
@@ -90,6 +100,14 @@ def build(
         if event_id and not first_time(engine, event_id=event_id, now=services.clock()):
             log.info("skipping event %s: already handled", event_id)
             return BoltResponse(status=200, body="")
+        return next()
+
+    @app.middleware
+    def know_the_user(body: dict, client: WebClient, next: Any) -> BoltResponse | None:  # noqa: A002
+        """Whoever uses the app is looked up once, so answers follow their Slack locale."""
+        user = user_of(body)
+        if user:
+            services.remember(client, user)
         return next()
 
     @app.error

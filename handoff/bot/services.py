@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from handoff.flows.start import Person as PersonFacts
 from handoff.messages.i18n import lang_of
@@ -108,6 +109,7 @@ class Services:
     home_pages: dict[str, dict[str, int]] = field(default_factory=dict)
     # App Home redraws and other work that may wait, off the listeners' threads
     later: Later = field(default_factory=Later)
+    _known: set[str] = field(default_factory=set)  # users with a Person row (per process)
     _pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="lookup")
     )
@@ -116,6 +118,26 @@ class Services:
         """users.info for each id, concurrently; an unknown user comes back with found=False."""
         ids = sorted({u for u in user_ids if u})
         return dict(zip(ids, self._pool.map(lambda u: lookup_person(client, u), ids), strict=True))
+
+    def remember(self, client: WebClient, user_id: str) -> None:
+        """A user seen for the first time: ask Slack once (users.info with the locale) and keep
+        the answer, so that everything is in their language from their first request. A fault
+        is logged, never raised: the request goes on in HANDOFF_LANG."""
+        if user_id in self._known:
+            return
+        with session(self.engine) as s:
+            if s.get(Person, user_id) is None:
+                try:
+                    facts = lookup_person(client, user_id)
+                except (SlackApiError, OSError) as exc:
+                    log.warning("could not look up new user %s: %s", user_id, exc)
+                    return
+                repo.save_people(s, people=[facts], now=self.clock())
+                try:
+                    s.commit()
+                except IntegrityError:  # a second request of theirs was quicker: same answer
+                    s.rollback()
+        self._known.add(user_id)
 
     def lang_for(self, user_id: str, locale: str = "") -> str:
         """The user's language: their own setting, their Slack locale, then HANDOFF_LANG."""
