@@ -1,14 +1,14 @@
 """Pure tests of what the scheduler decides, and of the state machine table."""
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
 
 from handoff.flows.calendar import WorkCalendar
 from handoff.flows.plans import build_plan
-from handoff.flows.progress import TaskState, snooze_until, state_after_done
+from handoff.flows.progress import TaskState, move_errors, snooze_until, state_after_done
 from handoff.flows.schedule import Facts, TaskFacts, decide, plan_messages
 from handoff.flows.states import TABLE, InvalidTransition, after_completion, fire
 
@@ -301,3 +301,14 @@ def test_a_compressed_plan_warns_each_person_once_for_the_customer_milestones_du
     assert sorted(warnings(due)) == sorted(
         [(D, "customer_comm"), (N, "customer_comm"), (M, "customer_comm")]
     )
+
+
+def test_a_start_date_cannot_be_moved_further_back_than_the_start_form_allows():
+    today = date(2027, 3, 1)
+    assert move_errors(planned=False, new_date=today - timedelta(days=30), today=today) == {}
+    assert move_errors(planned=False, new_date=date(2020, 1, 1), today=today) == {
+        "handoff_date": "start_too_old"
+    }
+    assert move_errors(planned=True, new_date=today - timedelta(days=1), today=today) == {
+        "handoff_date": "date_past"
+    }

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from handoff.flows.calendar import WorkCalendar, local_today
 from handoff.flows.plans import build_plan
-from handoff.flows.start import MAX_FUTURE_DAYS
+from handoff.flows.start import MAX_FUTURE_DAYS, UNPLANNED_MAX_PAST_DAYS
 from handoff.flows.states import after_completion
 
 
@@ -46,6 +46,8 @@ def move_errors(*, planned: bool, new_date: date | None, today: date) -> dict[st
         return {"handoff_date": "date_too_far"}
     if planned and new_date < today:
         return {"handoff_date": "date_past"}
+    if not planned and new_date < today - timedelta(days=UNPLANNED_MAX_PAST_DAYS):
+        return {"handoff_date": "start_too_old"}  # as the start form: at most 30 days back
     return {}
 
 
