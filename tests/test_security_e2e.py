@@ -115,3 +115,14 @@ def test_a_first_time_user_is_answered_in_their_slack_language_from_the_first_re
     assert "Übergabe" in json.dumps(emu.home(MANAGER), ensure_ascii=False)
     looked_up = [c for c in emu.calls_to("users.info") if c.args.get("user") == MANAGER]
     assert len(looked_up) == 1
+
+
+def test_a_name_not_quite_right_gets_suggestions_from_the_users_own_handoffs_only(slack, emu):
+    start(slack)
+    start(slack, account="Globex Industries")
+    answer = json.dumps(slack.slash(MANAGER, "status acme").json(), ensure_ascii=False)
+    assert "Meinten Sie *Acme Corp*?" in answer  # Maya reads German
+    answer = json.dumps(slack.slash(NEW, "status Globex Industrys").json())
+    assert "Did you mean *Globex Industries*?" in answer
+    outsider = json.dumps(slack.slash(OTHER, "status acme").json())
+    assert "Acme" not in outsider.replace("acme", "")  # nothing leaks to someone outside

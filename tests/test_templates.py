@@ -202,6 +202,7 @@ def samples() -> dict[str, list[tuple[Any, ...]]]:
         "list_more": [(2,)],
         "status_usage": [()],
         "status_none": [("Acme",)],
+        "did_you_mean": [("*Acme Corp*, *Acme Ltd*",)],
         "status_heading": [(t,)],
         "status_facts": [(t, "Planning"), (replace(t, planned=False), "Planning")],
         "done_heading": [()],

@@ -16,7 +16,7 @@ from handoff.bot.dispatch import Dispatcher
 from handoff.bot.services import Services
 from handoff.bot.start import open_start_modal
 from handoff.messages import blocks
-from handoff.messages.i18n import catalog, knowledge, text
+from handoff.messages.i18n import knowledge, text
 from handoff.messages.text import escape, user_ref
 from handoff.storage import outbox, repo
 from handoff.storage.db import session
@@ -37,8 +37,7 @@ def queue_doc(
         t = repo.transition_for(s, user_id=user, account=account, team_id=command.get("team_id"))
         if t is None:
             log.info("/handoff doc %r by %s: no transition of theirs", account[:80], user)
-            none = text(catalog(lang).status_none(escape(account[:80])))
-            return blocks.note_message(none), None
+            return views.no_such(services, user, account, lang, command.get("team_id")), None
         people = list(dict.fromkeys((t.departing_owner, t.new_owner, t.manager, t.creator)))
         request = command.get("trigger_id") or now.isoformat()
         outbox.enqueue(

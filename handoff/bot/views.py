@@ -9,6 +9,7 @@ from handoff.flows import knowledge as kn
 from handoff.flows.calendar import local_today
 from handoff.flows.metrics import baseline_health
 from handoff.flows.plans import Role
+from handoff.flows.start import similar_accounts
 from handoff.messages import blocks, home
 from handoff.messages import knowledge as kb
 from handoff.messages import metrics as metrics_messages
@@ -47,6 +48,21 @@ def list_for(services: Services, user_id: str, lang: str) -> dict[str, Any]:
     return blocks.list_message(user_id, items, total, lang)
 
 
+def no_such(
+    services: Services, user_id: str, account: str, lang: str, team_id: str | None
+) -> dict[str, Any]:
+    """No transition of the user's by that name: say so, and suggest their close matches (only
+    accounts they are part of, so nothing leaks)."""
+    with session(services.engine) as s:
+        names = repo.accounts_of(s, user_id=user_id, team_id=team_id)
+    maybe = similar_accounts(account, names)
+    c = catalog(lang)
+    line = text(c.status_none(blocks.escape(account[:80])))
+    if maybe:
+        line += "\n" + text(c.did_you_mean(", ".join(f"*{blocks.escape(n)}*" for n in maybe)))
+    return blocks.note_message(line)
+
+
 def status_for(
     services: Services, user_id: str, account: str, lang: str, team_id: str | None
 ) -> dict[str, Any]:
@@ -57,7 +73,7 @@ def status_for(
     with session(services.engine) as s:
         t = repo.transition_for(s, user_id=user_id, account=account, team_id=team_id)
         if t is None:
-            return blocks.note_message(text(c.status_none(blocks.escape(account[:80]))))
+            return no_such(services, user_id, account, lang, team_id)
         tasks = repo.tasks(s, transition_id=t.id)
         doc = knowledge_store.document(s, transition_id=t.id)
         recorded = knowledge_store.metrics(s, transition_id=t.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -17,6 +19,18 @@ MAX_FUTURE_DAYS = 730  # two years: further out is a typo, not a plan
 def account_key(account: str) -> str:
     """The name an account is unique by: case and inner white space folded."""
     return " ".join(account.split()).casefold()
+
+
+def similar_accounts(typed: str, names: Iterable[str], *, most: int = 3) -> list[str]:
+    """Accounts the user may have meant: names containing what was typed, then close spellings
+    (difflib), each once, best first."""
+    key = account_key(typed)
+    by_key = {account_key(n): n for n in names}
+    if not key:
+        return []
+    containing = [n for k, n in by_key.items() if key in k]
+    close = difflib.get_close_matches(key, list(by_key), n=most, cutoff=0.6)
+    return list(dict.fromkeys([*containing, *(by_key[k] for k in close)]))[:most]
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,14 @@ def transition_for(
     return (open_rows or list(rows) or [None])[0]
 
 
+def accounts_of(session: Session, *, user_id: str, team_id: str | None = None) -> list[str]:
+    """The account names of the user's transitions, latest first (at most 500)."""
+    stmt = select(Transition.account).where(involved(user_id))
+    if team_id:
+        stmt = stmt.where(Transition.team_id == team_id)
+    return list(session.exec(stmt.order_by(col(Transition.id).desc()).limit(500)).all())
+
+
 def tasks(session: Session, *, transition_id: int) -> list[Task]:
     """A transition's tasks in plan order."""
     stmt = select(Task).where(Task.transition_id == transition_id).order_by(Task.seq, Task.id)
