@@ -100,6 +100,8 @@ def test_the_creator_who_is_not_involved_can_follow_the_transition(slack, emu, h
         t = s.exec(select(Transition)).one()
     assert t.creator == OTHER
     assert "Acme Corp" in json.dumps(slack.slash(OTHER, "status Acme Corp").json())
+    listing = json.dumps(slack.slash(OTHER, "list").json())
+    assert "started by you" in listing and "manager" not in listing.lower().replace("<@u0maya>", "")
 
 
 def test_a_first_time_user_is_answered_in_their_slack_language_from_the_first_request(

@@ -358,12 +358,14 @@ def list_message(
 
 
 def role_of(t: TransitionLike, user_id: str) -> str:
-    """The user's role in a transition (creator counts as manager)."""
+    """The user's role in a transition: an owner, the manager, or who only started it."""
     if user_id == t.departing_owner:
         return Role.DEPARTING
     if user_id == t.new_owner:
         return Role.NEW_OWNER
-    return Role.MANAGER
+    if user_id == t.manager:
+        return Role.MANAGER
+    return "creator"
 
 
 def status_message(
