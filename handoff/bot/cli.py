@@ -70,12 +70,17 @@ def main(argv: list[str] | None = None) -> int:
             wanted = ImportArgs(args.file, args.dry_run, args.valid_only, args.wave_size)
             return run_import(settings, wanted, out=sys.stdout)
         if args.cmd == "serve":
-            settings.require("bot_token", "signing_secret", *(["app_token"] if args.socket else []))
+            # Socket Mode requests come over the app token's connection, not signed HTTP
+            settings.require("bot_token", "app_token" if args.socket else "signing_secret")
             from handoff.bot.app import build
-            from handoff.bot.server import serve
+            from handoff.bot.server import SocketModeUnavailable, serve
 
             worker = f"{socket.gethostname()[:40]}:{os.getpid()}"  # fits claimed_by
-            serve(build(settings, worker=worker), port=settings.port, socket_mode=args.socket)
+            try:
+                serve(build(settings, worker=worker), port=settings.port, socket_mode=args.socket)
+            except SocketModeUnavailable as exc:
+                print(f"handoff: {exc}", file=sys.stderr)
+                return 1
             return 0
     except BrokenPipeError:  # `handoff demo | head`: the reader left, which is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
