@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                 as_json=args.json,
                 out=sys.stdout,
             )
+        if args.cmd == "import":
+            from handoff.bot.import_cmd import check_readable
+
+            check_readable(args.file)
         settings = Settings.from_env()
         if args.cmd == "migrate":
             from handoff.storage.db import make_engine, migrate
