@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from handoff.bot.parse import slack_unescape
+from handoff.demo_samples import SAMPLES, Samples
 from handoff.emulator import Call, SlackDriver, SlackEmulator
 from handoff.settings import Settings
 
@@ -210,6 +211,7 @@ def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO)
                 clock,
                 cast,
                 Transcript(emu, out, as_json=as_json, tz="Europe/Berlin"),
+                SAMPLES[lang],
             )
             return story.run(kind=kind, planned=planned)
         finally:
@@ -218,104 +220,11 @@ def run_demo(*, kind: str, planned: bool, lang: str, as_json: bool, out: TextIO)
             handoff.services.engine.dispose()
 
 
-NOTES = {
-    "planning": "Knowledge document started; Maya briefed Noah.",
-    "onboarding": "Deep-dive held: 90 minutes, recording shared.",
-    "customer_comm": "Introduction email sent to the CFO and the VP Operations.",
-    "joint_meeting": "Joint meeting held; the customer liked the priorities recap.",
-    "handoff": "Announcement sent; documents handed over.",
-    "follow_up": "Follow-up sent with the top three priorities.",
-    "fully_responsible": "",
-    "retrospective": "Retrospective done; customer rated the transition 5/5.",
-    "step_back": "Step-back note sent.",
-}
 # the humans are not perfect: Noah lets one task (follow-up, or the unplanned knowledge
 # transfer) slide until the reminder,
 # Dana snoozes the customer email once before sending it
 IGNORE_UNTIL_REMINDER = {("U0NOAH", "follow_up"), ("U0NOAH", "knowledge_transfer")}
 SNOOZE_FIRST = {("U0DANA", "customer_comm")}
-
-
-# what Dana writes into the knowledge document (she forgets the risk factors at first)
-DOCUMENT: dict[str, dict[str, Any]] = {
-    "profile": {
-        "background": "Mid-size logistics firm, 1,200 staff, family-owned, 3 countries.",
-        "business_model": "Contract logistics for retail; revenue per pallet moved.",
-        "goals_challenges": "Grow e-commerce fulfilment; margins under pressure.",
-        "metrics": "On-time delivery, cost per order, warehouse utilisation.",
-        "org_structure": "CFO owns the budget; VP Operations runs the rollout.",
-    },
-    "relationships": {
-        "power": "The CFO signs; the VP Operations decides what gets used.",
-        "whom_for_what": "Budget: CFO. Rollout and adoption: VP Operations. IT: Lars.",
-    },
-    "product": {
-        "solutions": "Planning suite, 3 warehouses, 140 seats.",
-        "integrations": "SAP S/4 via the standard connector; SSO with Azure AD.",
-        "usage": "Weekly active 82 %; forecasting module barely used.",
-    },
-    "history": {
-        "purchase": "Inbound lead in 2024; 4-month cycle; pilot in Hamburg.",
-        "why_us": "Chosen over two rivals for the SAP connector and support.",
-        "contract_terms": "3 years, renews 31 March 2027; 12 % discount on seats.",
-        "implementation": "Go-live two weeks late; data migration was hard.",
-    },
-    "objectives": {
-        "goals": "Cut cost per order by 8 %\nOpen the Vienna warehouse on time",
-        "success_criteria": "Cost per order below 2.10 EUR by Q3; Vienna live by June.",
-        "timeline": "Vienna build-out Feb to June 2027.",
-        "our_role": "Planning for the new warehouse, and the cost reporting.",
-        "alignment": "yes",
-    },
-    "current": {
-        "initiatives": "Forecasting pilot in Hamburg; Vienna planning model.",
-        "priorities": "Vienna planning model\nForecasting adoption\nRenewal in March",
-        "open_issues": "Two open tickets on the SAP sync; fixed next release.",
-    },
-    "opportunities": {
-        "renewal_date": "2027-03-31",
-        "renewal_health": "yellow",
-        "renewal_likelihood": 75,
-        "renewal_strategy": "Show the Vienna results before February; CFO lunch in January.",
-    },
-    "communication": {
-        "cadence": "biweekly",
-        "business_reviews": "quarterly",
-        "channels": ["email", "video"],
-        "escalation": "First the VP Operations, then the CFO; never by email alone.",
-    },
-}
-RISKS = {
-    "health_score": 68,
-    "health_trend": "stable",
-    "concerns": "Worried that a new owner means starting over.",
-    "mitigations": "Dana promised the forecasting workshop in January.",
-    "red_flags": "A rival is talking to the VP Operations.",
-}
-SURVEY = {
-    "csat": {"score": "5", "comment": "Noah knew our goals from day one."},
-    "d30": {"health": "74", "renewal_risk": "lower", "pipeline": "grown", "reference": "yes"},
-}
-STAKEHOLDERS = (
-    {
-        "name": "Clara Fischer",
-        "title": "CFO",
-        "role": "economic_sponsor",
-        "style": "formal",
-        "channel": "email",
-        "stance": "neutral",
-        "trust": "3",
-    },
-    {
-        "name": "Omar Haddad",
-        "title": "VP Operations",
-        "role": "champion",
-        "style": "direct",
-        "channel": "video",
-        "stance": "advocate",
-        "trust": "5",
-    },
-)
 
 
 class Story:
@@ -329,9 +238,10 @@ class Story:
         clock: SimClock,
         cast: Cast,
         transcript: Transcript,
+        samples: Samples,
     ) -> None:
         self.emu, self.driver, self.handoff, self.clock = emu, driver, handoff, clock
-        self.cast, self.t = cast, transcript
+        self.cast, self.t, self.typed = cast, transcript, samples
         self.handled: set[tuple[str, str]] = set()
         self.snoozed: set[tuple[str, str]] = set()
 
@@ -364,7 +274,7 @@ class Story:
                 "planned": "planned" if planned else "unplanned",
                 "handoff_date": anchor.isoformat(),
                 "strategic": ["strategic"],
-                "reason": "Dana moves to the enterprise team",
+                "reason": self.typed.reason,
                 "digest_channel": CHANNEL,
             },
         )
@@ -459,7 +369,7 @@ class Story:
                     continue
                 self.handled.add((user, msg["ts"]))
                 self.work_on_document(user, milestone, msg)
-                note = NOTES.get(milestone, "")
+                note = self.typed.notes.get(milestone, "")
                 self.t.say(f"  {self.t.name(user)} clicks Done" + (f": “{note}”" if note else ""))
                 self.driver.click_message_button(user, msg, "task.done")
                 self.driver.submit(user, self.driver.last_view(), {"note": note})
@@ -467,7 +377,7 @@ class Story:
 
     def record(self, user: str, msg: dict[str, Any], item: str) -> None:
         """Noah records the customer's CSAT, and later the account's health."""
-        values = SURVEY.get(item)
+        values = self.typed.survey.get(item)
         if values is None:
             return
         self.t.say(f"  {self.t.name(user)} clicks Record: {', '.join(map(str, values.values()))}")
@@ -483,18 +393,18 @@ class Story:
             self.t.say(f"  {self.t.name(user)} opens the knowledge document and fills it in")
             self.driver.click_message_button(user, msg, "doc.open")
             overview = self.driver.last_view()
-            for key, values in DOCUMENT.items():
+            for key, values in self.typed.document.items():
                 self.fill(user, overview, key, values)
             self.flush()
         elif (user, milestone) in ((c.new_owner, "onboarding"), (c.new_owner, "assign")):
             self.t.say(f"  {self.t.name(user)} reads the document and marks each section reviewed")
-            for key in DOCUMENT:
+            for key in self.typed.document:
                 self.driver.click(user, "doc.review", f"{self.tid()}:{key}")
             self.flush()
         elif (user, milestone) == (c.departing, "customer_comm"):
             self.t.say(f"  {self.t.name(user)} adds the missing risk factors; Noah reviews them")
             self.driver.click_message_button(user, msg, "doc.open")
-            self.fill(user, self.driver.last_view(), "risks", RISKS)
+            self.fill(user, self.driver.last_view(), "risks", self.typed.risks)
             self.driver.click(c.new_owner, "doc.review", f"{self.tid()}:risks")
             self.flush()
 
@@ -503,7 +413,7 @@ class Story:
         self.driver.click(user, "doc.section", f"{self.tid()}:{key}", view=overview)
         view = self.driver.last_view()
         if key == "relationships":
-            for person in STAKEHOLDERS:
+            for person in self.typed.stakeholders:
                 self.driver.click(user, "doc.stakeholder.add", str(self.tid()), view=view)
                 self.driver.submit(user, self.driver.last_view(), dict(person))
             view = self.emu.view(view["id"]) or view

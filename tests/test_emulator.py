@@ -268,7 +268,10 @@ def test_unknown_method(client: WebClient) -> None:
 def test_apps_connections_open_is_refused(client: WebClient) -> None:
     with pytest.raises(SlackApiError) as exc:
         client.apps_connections_open(app_token="xapp-1")
-    assert _error(exc) == "not_allowed_token_type"
+    assert _error(exc) == "invalid_auth"  # Socket Mode is not emulated
+    with pytest.raises(SlackApiError) as exc:
+        client.apps_connections_open(app_token=client.token)
+    assert _error(exc) == "not_allowed_token_type"  # a bot token is the wrong kind
 
 
 def test_on_call_hook_runs_before_answer(emu: SlackEmulator, client: WebClient) -> None:

@@ -273,6 +273,45 @@ def test_serve_without_settings_names_what_is_missing():
     assert socket_mode.returncode == 2 and "SLACK_APP_TOKEN" in socket_mode.stderr
 
 
+def serve_socket_mode(env: dict) -> subprocess.CompletedProcess:
+    """`handoff serve --socket` without a signing secret, which Socket Mode does not use."""
+    env = {k: v for k, v in {**os.environ, **env}.items() if k != "SLACK_SIGNING_SECRET"}
+    return subprocess.run(
+        [sys.executable, "-m", "handoff.bot.cli", "serve", "--socket"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def problems(stderr: str) -> list[str]:
+    """What a start-up failure told the operator: errors logged and the CLI's own lines."""
+    return [line for line in stderr.splitlines() if "ERROR" in line or line.startswith("handoff:")]
+
+
+def test_socket_mode_with_a_refused_or_unreachable_app_token_says_why_in_one_line(emu, tmp_path):
+    env = {
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_APP_TOKEN": "xapp-1-bogus",
+        "SLACK_API_URL": emu.url,  # answers apps.connections.open with invalid_auth
+        "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+        "PORT": str(free_port()),
+    }
+    refused = serve_socket_mode(env)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert problems(refused.stderr) == [
+        "handoff: Slack refused SLACK_APP_TOKEN (invalid_auth): Socket Mode needs an app-level "
+        "token with the connections:write scope"
+    ]
+    assert [c.method for c in emu.calls_to("apps.connections.open")] == ["apps.connections.open"]
+
+    unreachable = serve_socket_mode({**env, "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/"})
+    assert unreachable.returncode == 1 and "Traceback" not in unreachable.stderr
+    [line] = problems(unreachable.stderr)
+    assert line.startswith("handoff: cannot reach Slack at http://127.0.0.1:") and "refused" in line
+
+
 def test_healthz_answers_while_serving(emu, tmp_path):
     import json
     import urllib.request

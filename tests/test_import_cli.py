@@ -114,6 +114,19 @@ def test_config_errors_exit_2(env, tmp_path, monkeypatch, capsys):
     assert accounts(env) == []
 
 
+def test_a_missing_file_is_told_before_the_settings(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("HANDOFF_WAVE_SIZE", "zero")
+    missing = str(tmp_path / "nofile.csv")
+    assert main(["import", missing]) == 2
+    assert main(["import", str(tmp_path)]) == 2  # a directory cannot be read either
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        f"handoff: cannot read {missing}: No such file or directory",
+        f"handoff: cannot read {tmp_path}: Is a directory",
+    ]
+
+
 def test_slack_refusing_the_token_exits_1(env, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong")
     assert main(["import", csv_file(tmp_path, HEADER + row("Acme"))]) == 1

@@ -8,34 +8,74 @@ import os
 import socket
 import sys
 
-from handoff.settings import ConfigError, Settings
+from handoff.flows.plans import Kind
+from handoff.settings import LANGS, ConfigError, Settings
+
+DEMO = (
+    "Runs one complete handoff, from its start to the step-back note (T+45 days), in "
+    "simulated time (a few seconds) through the real app: signed requests into its HTTP server, "
+    "Web API calls out to a built-in Slack emulator, the real scheduler every simulated hour, "
+    "and the owners' simulated clicks. Uses a throw-away SQLite database; needs no Slack "
+    "workspace and no network. Prints the transcript day by day."
+)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script."""
-    parser = argparse.ArgumentParser(prog="handoff", description="Account handoffs in Slack.")
-    sub = parser.add_subparsers(dest="cmd", required=True)
+def parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per task, every option with its help."""
+    top = argparse.ArgumentParser(prog="handoff", description="Account handoffs in Slack.")
+    sub = top.add_subparsers(dest="cmd", required=True)
     p_serve = sub.add_parser("serve", help="serve Slack requests (HTTP, or Socket Mode)")
     p_serve.add_argument("--socket", action="store_true", help="use Socket Mode")
     sub.add_parser("migrate", help="bring the database schema up to date")
-    p_demo = sub.add_parser("demo", help="run one whole handoff against a built-in Slack emulator")
-    p_demo.add_argument("--json", action="store_true", help="print the Web API calls as JSON lines")
+    p_demo = sub.add_parser(
+        "demo",
+        help="run one whole handoff against a built-in Slack emulator",
+        description=DEMO,
+    )
+    p_demo.add_argument(
+        "--json",
+        action="store_true",
+        help="instead of the transcript, print every Web API call the app made, one JSON object "
+        'per line: {"at", "method", "args"}',
+    )
     p_demo.add_argument(
         "--kind",
         default="rep_to_rep",
-        choices=["sales_to_cs", "sales_to_am", "rep_to_rep", "team_to_team"],
+        choices=[k.value for k in Kind],
+        help="the scenario: %(choices)s (default: %(default)s)",
     )
-    p_demo.add_argument("--unplanned", action="store_true", help="an unplanned departure")
-    p_demo.add_argument("--lang", default="en", choices=["en", "de"])
+    p_demo.add_argument(
+        "--unplanned",
+        action="store_true",
+        help="an unplanned departure: the plan starts today (default: planned, four weeks ahead)",
+    )
+    p_demo.add_argument(
+        "--lang",
+        default="en",
+        choices=LANGS,
+        help="language of the messages and of what the people type: %(choices)s "
+        "(default: %(default)s)",
+    )
     p_export = sub.add_parser("export", help="print an account's summary (knowledge, plan)")
     p_export.add_argument("account", help="the account name")
-    p_export.add_argument("--format", choices=["md", "json"], default="md")
+    p_export.add_argument(
+        "--format",
+        choices=["md", "json"],
+        default="md",
+        help="Markdown in HANDOFF_LANG, or JSON with the raw values: %(choices)s "
+        "(default: %(default)s)",
+    )
     p_import = sub.add_parser("import", help="create transitions in bulk from a CSV file")
     p_import.add_argument("file", help="CSV file (see README: Bulk import)")
     p_import.add_argument("--dry-run", action="store_true", help="only check and preview")
     p_import.add_argument("--valid-only", action="store_true", help="skip the rows with errors")
     p_import.add_argument("--wave-size", type=int, help="customer-facing milestones per week")
-    args = parser.parse_args(argv)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = parser().parse_args(argv)
 
     logging.basicConfig(
         level=logging.INFO if args.cmd == "serve" else logging.WARNING,
@@ -53,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
                 as_json=args.json,
                 out=sys.stdout,
             )
+        if args.cmd == "import":
+            from handoff.bot.import_cmd import check_readable
+
+            check_readable(args.file)
         settings = Settings.from_env()
         if args.cmd == "migrate":
             from handoff.storage.db import make_engine, migrate
@@ -70,12 +114,17 @@ def main(argv: list[str] | None = None) -> int:
             wanted = ImportArgs(args.file, args.dry_run, args.valid_only, args.wave_size)
             return run_import(settings, wanted, out=sys.stdout)
         if args.cmd == "serve":
-            settings.require("bot_token", "signing_secret", *(["app_token"] if args.socket else []))
+            # Socket Mode requests come over the app token's connection, not signed HTTP
+            settings.require("bot_token", "app_token" if args.socket else "signing_secret")
             from handoff.bot.app import build
-            from handoff.bot.server import serve
+            from handoff.bot.server import SocketModeUnavailable, serve
 
             worker = f"{socket.gethostname()[:40]}:{os.getpid()}"  # fits claimed_by
-            serve(build(settings, worker=worker), port=settings.port, socket_mode=args.socket)
+            try:
+                serve(build(settings, worker=worker), port=settings.port, socket_mode=args.socket)
+            except SocketModeUnavailable as exc:
+                print(f"handoff: {exc}", file=sys.stderr)
+                return 1
             return 0
     except BrokenPipeError:  # `handoff demo | head`: the reader left, which is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -31,6 +31,16 @@ class ImportArgs:
     wave_size: int | None = None
 
 
+def check_readable(path: str) -> None:
+    """ConfigError naming the file when it cannot be opened (checked before the settings: a
+    mistyped file name is the likelier mistake, and needs no Slack token to be told)."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def read_csv(path: str) -> str:
     """The file as text; ConfigError when it cannot be read, ValueError when not UTF-8."""
     try:

@@ -301,5 +301,5 @@ class WebApiMethods:
         return {"file": self._file_object(record)}
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        """apps.connections.open: Socket Mode is not emulated."""
-        raise _SlackError("not_allowed_token_type")
+        """apps.connections.open: Socket Mode is not emulated, so no app-level token is valid."""
+        raise _SlackError("invalid_auth")

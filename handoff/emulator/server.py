@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from handoff.emulator.methods import WebApiMethods
 from handoff.emulator.wire import (
-    _ANY_TOKEN,
+    _APP_TOKEN,
     _EPOCH,
     _MICRO,
     APP_ID,
@@ -436,7 +436,10 @@ class SlackEmulator(WebApiMethods):
             try:
                 if error is not None:
                     raise _SlackError(error)
-                if token != self.token and method not in _ANY_TOKEN:
+                if method in _APP_TOKEN:
+                    if not str(token or "").startswith("xapp-"):
+                        raise _SlackError("not_allowed_token_type")
+                elif token != self.token:
                     raise _SlackError("invalid_auth")
                 self._inject_fault(method, args)
                 handler = self._methods.get(method)

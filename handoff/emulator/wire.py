@@ -31,8 +31,8 @@ _MICRO = timedelta(microseconds=1)
 _JSON_FIELDS = frozenset(
     {"attachments", "blocks", "files", "metadata", "unfurls", "user_auth_blocks", "view"}
 )
-# methods answered whatever the token (apps.connections.open wants an app-level xapp token)
-_ANY_TOKEN = frozenset({"apps.connections.open"})
+# methods that take an app-level (xapp-) token instead of the bot token
+_APP_TOKEN = frozenset({"apps.connections.open"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -54,6 +55,31 @@ def migrate(engine: Engine) -> None:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def read_only_engine(url: str) -> Engine:
+    """An engine that neither creates nor changes the database: an SQLite file is opened
+    read-only (FileNotFoundError when it is not there); other databases as make_engine."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return make_engine(url)
+    path = Path(parsed.database).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(str(path))
+    uri = f"{path.as_uri()}?mode=ro"
+    return sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str]:
+    """The database's schema revision (None: no Handoff schema) and the packaged head; reads
+    only, creates nothing."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current, str(head)
 
 
 def session(engine: Engine) -> Session:
