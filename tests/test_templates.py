@@ -208,6 +208,7 @@ def samples() -> dict[str, list[tuple[Any, ...]]]:
         "upcoming_heading": [()],
         "nothing": [()],
         "error_generic": [()],
+        "error_action": [()],
         "home_heading": [()],
         "home_empty": [()],
         "home_start": [()],
