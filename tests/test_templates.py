@@ -242,6 +242,7 @@ def samples() -> dict[str, list[tuple[Any, ...]]]:
         "move_submit": [()],
         "move_label": [(True,), (False,)],
         "move_hint": [()],
+        "move_closed": [("Cancelled",), ("Closed",)],
         "cancel_confirm_title": [()],
         "cancel_confirm_text": [("Acme",)],
         "cancel_confirm_yes": [()],
