@@ -174,6 +174,26 @@ def test_the_manager_cancels_and_everything_stops(slack, emu, handoff, clock):
     assert "Cancelled" in json.dumps(status)
 
 
+def test_the_status_of_a_cancelled_handoff_says_so_and_lists_nothing_upcoming(
+    slack, emu, handoff, clock
+):
+    start(slack)
+    travel(handoff, clock, at(2026, 12, 7, 14))
+    for user in (DEPARTING, NEW, MANAGER):  # planning is done
+        slack.click_message_button(user, emu.messages(user)[-1], "task.done")
+        slack.submit(user, slack.last_view(), {"note": ""})
+    slack.click(MANAGER, "plan.cancel", str(the_transition(handoff).id))
+    status = slack.slash(NEW, "status Acme Corp").json()
+    first = status["blocks"][0]["text"]["text"]
+    assert first.splitlines()[1] == text(catalog("en").status_ended("cancelled"))
+    assert "cancelled" in status["text"]
+    shown = json.dumps(status, ensure_ascii=False)
+    assert "Upcoming" not in shown and ":white_circle:" not in shown
+    assert ":white_check_mark: *Mon 7 Dec 2026* · Planning begins" in shown  # done stays
+    german = json.dumps(slack.slash(MANAGER, "status Acme Corp").json(), ensure_ascii=False)
+    assert "abgebrochen" in german and "Anstehend" not in german
+
+
 def test_an_old_change_date_button_on_a_cancelled_handoff_says_it_is_cancelled(
     slack, emu, handoff, clock
 ):

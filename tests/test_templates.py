@@ -204,6 +204,7 @@ def samples() -> dict[str, list[tuple[Any, ...]]]:
         "status_none": [("Acme",)],
         "status_heading": [(t,)],
         "status_facts": [(t, "Planning"), (replace(t, planned=False), "Planning")],
+        "status_ended": [("cancelled",), ("closed",)],
         "done_heading": [()],
         "upcoming_heading": [()],
         "nothing": [()],
