@@ -81,7 +81,8 @@ def test_digest_in_a_dm_shows_the_managers_own_handoffs_to_them_only(slack, emu,
     assert reply.args["response_type"] == "ephemeral"
     assert "1 laufend" in json.dumps(reply.args, ensure_ascii=False)  # Maya reads German
     slack.slash(OTHER, "digest", channel_id="D" + OTHER)
-    assert "No handoffs in flight" in json.dumps(emu.calls_to("response_url")[-1].args)
+    said = emu.calls_to("response_url")[-1].args["text"]
+    assert said == "You manage no handoff that is in flight or was completed in the last 100 days."
 
 
 def test_scheduled_digest_goes_once_per_channel_and_firing(slack, emu, handoff, clock):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlmodel import select
 
 from handoff.bot.scheduler import tick
+from handoff.messages.i18n import catalog, text
 from handoff.storage.db import session
 from handoff.storage.models import Outbox, Task, Transition
 from tests.conftest import DEPARTING, MANAGER, NEW, OTHER
@@ -171,6 +172,49 @@ def test_the_manager_cancels_and_everything_stops(slack, emu, handoff, clock):
     assert posted(emu) == []
     status = slack.slash(NEW, "status Acme Corp").json()
     assert "Cancelled" in json.dumps(status)
+
+
+def test_the_status_of_a_cancelled_handoff_says_so_and_lists_nothing_upcoming(
+    slack, emu, handoff, clock
+):
+    start(slack)
+    travel(handoff, clock, at(2026, 12, 7, 14))
+    for user in (DEPARTING, NEW, MANAGER):  # planning is done
+        slack.click_message_button(user, emu.messages(user)[-1], "task.done")
+        slack.submit(user, slack.last_view(), {"note": ""})
+    slack.click(MANAGER, "plan.cancel", str(the_transition(handoff).id))
+    status = slack.slash(NEW, "status Acme Corp").json()
+    first = status["blocks"][0]["text"]["text"]
+    assert first.splitlines()[1] == text(catalog("en").status_ended("cancelled"))
+    assert "cancelled" in status["text"]
+    shown = json.dumps(status, ensure_ascii=False)
+    assert "Upcoming" not in shown and ":white_circle:" not in shown
+    assert ":white_check_mark: *Mon 7 Dec 2026* · Planning begins" in shown  # done stays
+    german = json.dumps(slack.slash(MANAGER, "status Acme Corp").json(), ensure_ascii=False)
+    assert "abgebrochen" in german and "Anstehend" not in german
+
+
+def test_an_old_change_date_button_on_a_cancelled_handoff_says_it_is_cancelled(
+    slack, emu, handoff, clock
+):
+    start(slack)
+    travel(handoff, clock, at(2026, 12, 7, 14))
+    tid = str(the_transition(handoff).id)
+    nudge = emu.messages(NEW)[-1]
+    where = {"channel_id": nudge["channel"], "message_ts": nudge["ts"]}
+    slack.click(NEW, "plan.move", tid, **where)
+    modal = slack.last_view()  # opened while the handoff was still running
+    slack.click(MANAGER, "plan.cancel", tid)
+    said = text(catalog("en").move_closed(text(catalog("en").state_name("cancelled"))))
+    assert "cancelled" in said
+    emu.clear_calls()
+    assert slack.click(NEW, "plan.move", tid, **where).status == 200
+    assert emu.calls_to("views.open") == []
+    [answer] = emu.calls_to("response_url")
+    assert answer.args["text"] == said
+    late = slack.submit(NEW, modal, {"handoff_date": "2027-01-18"}).json()
+    assert late == {"response_action": "errors", "errors": {"handoff_date": said}}
+    assert the_transition(handoff).handoff_date.isoformat() == "2027-01-04"
 
 
 def test_a_rate_limited_send_waits_for_retry_after_and_goes_out_once(slack, emu, handoff, clock):

@@ -12,12 +12,21 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.engine import Engine
 
-from handoff.bot import bulk, coach, commands, digest, home, knowledge, metrics, start, tasks
+from handoff.bot import (
+    bulk,
+    coach,
+    commands,
+    digest,
+    errors,
+    home,
+    knowledge,
+    metrics,
+    start,
+    tasks,
+)
 from handoff.bot.dispatch import SENDERS, Dispatcher
 from handoff.bot.ids import check_unique
 from handoff.bot.services import Clock, Later, Services, utc_now
-from handoff.messages import blocks
-from handoff.messages.i18n import catalog, text
 from handoff.settings import Settings
 from handoff.storage.db import make_engine, migrate
 from handoff.storage.events import first_time
@@ -110,22 +119,7 @@ def build(
             services.remember(client, user)
         return next()
 
-    @app.error
-    def on_error(error: Exception, body: dict, logger: logging.Logger) -> BoltResponse | None:
-        """One line with context in the log; a friendly word to the user, never a traceback."""
-        user = (body.get("user") or {}).get("id") or body.get("user_id")
-        logger.exception("listener failed for user %s (%s): %s", user, body.get("type"), error)
-        if body.get("type") == "view_submission":
-            return BoltResponse(status=200, body="")
-        if body.get("command"):
-            lang = services.lang_for(user) if user else settings.lang
-            return BoltResponse(
-                status=200,
-                body=blocks.json_ephemeral(text(catalog(lang).error_generic())),
-                headers={"content-type": "application/json"},
-            )
-        return None
-
+    errors.register(app, services)
     for module in (commands, start, home, tasks, knowledge, bulk, digest, coach, metrics):
         module.register(app, services, dispatcher)
     return Handoff(app=app, services=services, dispatcher=dispatcher)

@@ -134,8 +134,7 @@ def on_demand(
     if channel.startswith("D") or command.get("channel_name") == "directmessage":
         answer, _ = build(services, f"m:{user}", lang)
         if answer is None:
-            scope, _ = scope_of(f"m:{user}", lang)
-            answer = blocks.note_message(text(d.empty(scope)))
+            answer = blocks.note_message(text(d.none_managed()))
         respond(response_type="ephemeral", replace_original=False, **answer)
         return
     # a channel's digest is for everyone in it: the workspace's language

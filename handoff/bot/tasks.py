@@ -237,6 +237,9 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
         if t is None or user not in (t.departing_owner, t.new_owner, t.manager):
             _tell(respond, client, user, text(catalog(lang).not_involved()))
             return
+        if t.state in TERMINAL:  # an old button on a cancelled or closed handoff
+            _tell(respond, client, user, nudges.move_closed(t.state, lang))
+            return
         client.views_open(
             trigger_id=body["trigger_id"],
             view=nudges.move_modal(t.planned, t.handoff_date, json.dumps({"t": t.id}), lang),
@@ -253,14 +256,16 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
             t = s.get(Transition, int_or_none(meta.get("t")) or 0, with_for_update=True)
             me = repo.people(s, user_ids=[user]).get(user)
             today = local_today(now, me.tz if me else "")
-            if (
-                t is None
-                or user not in (t.departing_owner, t.new_owner, t.manager)
-                or t.state in TERMINAL
-            ):
+            if t is None or user not in (t.departing_owner, t.new_owner, t.manager):
                 ack(
                     response_action="errors",
                     errors={"handoff_date": text(catalog(lang).not_involved())},
+                )
+                return
+            if t.state in TERMINAL:  # cancelled or closed while the modal was open
+                ack(
+                    response_action="errors",
+                    errors={"handoff_date": nudges.move_closed(t.state, lang)},
                 )
                 return
             errors = move_errors(planned=t.planned, new_date=new_date, today=today)

@@ -375,9 +375,12 @@ def status_message(
     viewer: str | None = None,
     knowledge_lines: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One transition: people, state, done and upcoming milestones."""
+    """One transition: people, state, done and upcoming milestones (none once it has ended)."""
     c = catalog(lang)
     cd = card(t, lang)
+    heading = text(c.status_heading(cd))
+    if t.state in TERMINAL:  # cancelled or closed: said at the top, and nothing is upcoming
+        heading += "\n" + text(c.status_ended(t.state))
     lines = plan_lines(t, tasks, lang)
     done_seqs = {
         seq
@@ -388,18 +391,21 @@ def status_message(
     done = [line for seq, line in zip(seqs, lines, strict=True) if seq in done_seqs]
     upcoming = [line for seq, line in zip(seqs, lines, strict=True) if seq not in done_seqs]
     blocks: list[Block] = [
-        section(text(c.status_heading(cd))),
+        section(heading),
         context(text(c.status_facts(cd, text(c.state_name(t.state))))),
         section(text(c.done_heading()) + "\n" + ("\n".join(done) or text(c.nothing()))),
-        section(text(c.upcoming_heading()) + "\n" + ("\n".join(upcoming) or text(c.nothing()))),
     ]
+    if t.state not in TERMINAL:
+        blocks.append(
+            section(text(c.upcoming_heading()) + "\n" + ("\n".join(upcoming) or text(c.nothing())))
+        )
     if knowledge_lines:
         blocks.append(section("\n".join(knowledge_lines)))
     actions = plan_actions(t, viewer, lang) if viewer else None
     if actions is not None:
         actions.elements.insert(0, doc_button(t.id, lang))
         blocks.append(actions)
-    return message(blocks, text(c.status_heading(cd)))
+    return message(blocks, heading)
 
 
 def json_ephemeral(mrkdwn: str) -> str:

@@ -114,6 +114,12 @@ def move_modal(planned: bool, current: date, meta: str, lang: str) -> dict[str, 
     return modal("plan.move_view", text(c.move_title()), text(c.move_submit()), [field], lang, meta)
 
 
+def move_closed(state: str, lang: str) -> str:
+    """Why a cancelled or closed handoff's date can no longer be changed (plain text)."""
+    c = catalog(lang)
+    return text(c.move_closed(text(c.state_name(state))))
+
+
 def escalation(t: TransitionLike, overdue: Sequence[TaskLike], lang: str) -> dict[str, Any]:
     """The manager's DM when the departing owner ignored two reminders."""
     c = catalog(lang)
