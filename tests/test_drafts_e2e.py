@@ -247,3 +247,18 @@ def test_a_due_unplanned_draft_still_goes_out_with_its_milestone(slack, emu, han
     assert "Introduction email" in blocks_text(draft)
     tick(handoff)
     assert len(posted(emu, DEPARTING, "draft")) == 1
+
+
+def test_week_checklists_go_on_after_the_transition_closed(slack, emu, handoff, clock):
+    """Sent, not only planned: the render and the send fence let them through after a close."""
+    start(slack)
+    travel(handoff, clock, at(2027, 1, 4, 14))  # T: week 1, 09:00 in New York
+    assert len(posted(emu, NEW, "guide")) == 1
+    with session(handoff.services.engine) as s:
+        t = s.exec(select(Transition)).one()
+        t.state, t.closed_at = "closed", clock()
+        s.add(t)
+        s.commit()
+    for day in (11, 18, 25):
+        travel(handoff, clock, at(2027, 1, day, 14))
+    assert len(posted(emu, NEW, "guide")) == 4

@@ -236,7 +236,8 @@ class Dispatcher:
                 attempts=row.attempts,
                 now=self.services.clock(),
                 lease=lease,
-                require_open=row.kind in PLANNED_KINDS or row.kind == "flag",
+                require_open=(row.kind in PLANNED_KINDS or row.kind == "flag")
+                and not drafts.outlives_close(row.kind, _item(row)),
             )
         if not mine:
             self._not_mine(row)
@@ -406,7 +407,8 @@ class Dispatcher:
             return metrics_messages.survey_message(t, payload.get("item", ""), lang), ""
         if row.kind == "doc":
             return {"file": self.export(t, tasks, context.documents[t.id], row, payload, lang)}, ""
-        if t.state in TERMINAL:
+        after_close = drafts.outlives_close(row.kind, str(payload.get("item") or ""))
+        if t.state in TERMINAL and not (after_close and t.state == "closed"):
             return None, f"transition {t.state}"
         if row.kind in NUDGES:
             task = next((k for k in tasks if k.id == payload.get("task")), None)
@@ -483,3 +485,8 @@ def retry_after(exc: SlackApiError) -> timedelta | None:
         return timedelta(seconds=int(exc.response.headers.get("Retry-After", "1")))
     except (TypeError, ValueError):
         return timedelta(seconds=1)
+
+
+def _item(row: Outbox) -> str:
+    """The item a row's payload names ("" when none)."""
+    return str(json.loads(row.payload or "{}").get("item") or "")

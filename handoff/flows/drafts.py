@@ -98,6 +98,12 @@ def week_item(n: int) -> str:
     return f"week{n}"
 
 
+def outlives_close(kind: str, item: str) -> bool:
+    """Whether a planned message still goes out after its transition closed (not after a
+    cancel): the new owner's week checklists, which may run past the retrospective."""
+    return kind == GUIDE and item.startswith("week")
+
+
 # ---------------------------------------------------------------- fill-in values
 
 
