@@ -128,3 +128,13 @@ def test_a_name_not_quite_right_gets_suggestions_from_the_users_own_handoffs_onl
     assert "Did you mean *Globex Industries*?" in answer
     outsider = json.dumps(slack.slash(OTHER, "status acme").json())
     assert "Acme" not in outsider.replace("acme", "")  # nothing leaks to someone outside
+
+
+def test_a_failing_first_contact_lookup_is_tried_once_and_never_blocks_the_answer(slack, emu):
+    """Before the ack there is no time for Slack's retries: one quick try, remembered."""
+    emu.fail("users.info", error="ratelimited", status=429, retry_after=2, times=None)
+    for _ in range(3):
+        body = slack.slash(MANAGER, "help").json()
+        assert "/handoff start" in json.dumps(body)  # answered, in HANDOFF_LANG meanwhile
+    looked_up = [c for c in emu.calls_to("users.info") if c.args.get("user") == MANAGER]
+    assert len(looked_up) == 1

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -110,6 +110,7 @@ class Services:
     # App Home redraws and other work that may wait, off the listeners' threads
     later: Later = field(default_factory=Later)
     _known: set[str] = field(default_factory=set)  # users with a Person row (per process)
+    _lookup_failed: dict[str, datetime] = field(default_factory=dict)  # when users.info failed
     _pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="lookup")
     )
@@ -125,12 +126,17 @@ class Services:
         is logged, never raised: the request goes on in HANDOFF_LANG."""
         if user_id in self._known:
             return
+        now = self.clock()
+        failed = self._lookup_failed.get(user_id)
+        if failed is not None and now - failed < LOOKUP_RETRY:
+            return
         with session(self.engine) as s:
             if s.get(Person, user_id) is None:
-                try:
-                    facts = lookup_person(client, user_id)
+                try:  # before the ack: quick, and never Slack's retries (3 s is all there is)
+                    facts = lookup_person(quick_client(client), user_id)
                 except (SlackApiError, OSError) as exc:
                     log.warning("could not look up new user %s: %s", user_id, exc)
+                    self._lookup_failed[user_id] = now
                     return
                 repo.save_people(s, people=[facts], now=self.clock())
                 try:
@@ -152,6 +158,17 @@ class Services:
             locale=locale or (person.locale if person else ""),
             default=self.settings.lang,
         )
+
+
+LOOKUP_TIMEOUT = 1.0  # seconds: a first-contact lookup happens before the 3 s ack
+LOOKUP_RETRY = timedelta(minutes=10)  # a failed first-contact lookup is not repeated sooner
+
+
+def quick_client(client: WebClient) -> WebClient:
+    """The same workspace, with a short timeout and no retries inside a call."""
+    return WebClient(
+        token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT, retry_handlers=[]
+    )
 
 
 def lookup_person(client: WebClient, user_id: str) -> PersonFacts:
