@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from handoff.bot.scheduler import digests
 from handoff.storage.db import session
-from handoff.storage.models import Flag
+from handoff.storage.models import Flag, Outbox
 from tests.conftest import DEPARTING, MANAGER, NEW, OTHER
 from tests.test_engine_e2e import at, posted, travel
 from tests.test_start_e2e import start
@@ -152,3 +152,24 @@ def test_a_task_done_within_the_grace_days_is_no_delay(slack, handoff):
             s, now=datetime(2026, 12, 1, tzinfo=UTC), today=date(2026, 12, 1), channel="C0DIGEST"
         )
     assert row.late_done == 1
+
+
+def test_a_digest_that_fails_for_another_reason_tells_no_manager(slack, emu, handoff, clock):
+    """Slack down for hours or a scope missing is the operator's to fix, not the manager's."""
+    start(slack)
+    emu.fail(
+        "chat.postMessage",
+        error="internal_error",
+        status=500,
+        times=None,
+        match=lambda a: a.get("channel") == "C0DIGEST",
+    )
+    emu.fail("conversations.history", error="missing_scope", times=None)
+    clock.set(at(2026, 12, 7, 9, 0))
+    digests(handoff)  # the post fails with a 5xx: Slack may have it
+    travel(handoff, clock, at(2026, 12, 7, 10, 0))  # the look before a retry is refused
+    with session(handoff.services.engine) as s:
+        [row] = s.exec(select(Outbox).where(Outbox.kind == "digest")).all()
+        told = s.exec(select(Outbox).where(Outbox.kind == "digest_failed")).all()
+    assert row.status == "failed" and "missing_scope" in row.last_error
+    assert told == []

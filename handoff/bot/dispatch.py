@@ -71,16 +71,24 @@ class Context:
     documents: dict[int, Document] = field(default_factory=dict)  # for drafts
 
 
+CHANNEL_REFUSED = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+
 def digest_failed(s: Session, row: Outbox, error: str, now: datetime) -> list[outbox.Message]:
-    """A digest Slack would not take (the bot is not in the channel, it was archived…): each
-    manager whose handoffs report there is told once per channel and error."""
+    """A digest its channel would not take (the bot is not in it, it is gone or archived): each
+    manager whose handoffs report there is told, at most once a week per channel and cause.
+    Other failures (Slack down for hours, a scope missing) are for the operator's log."""
+    code = error.rsplit(": ", 1)[-1]  # also 'history check refused: channel_not_found'
+    if code not in CHANNEL_REFUSED:
+        return []
+    year, week, _ = now.isocalendar()
     return [
         outbox.Message(
-            key=f"digest:{row.recipient}:failed:{error}:{manager}",
+            key=f"digest:{row.recipient}:failed:{code}:{year}w{week}:{manager}",
             recipient=manager,
             kind="digest_failed",
             due_at=now,
-            payload={"channel": row.recipient, "error": error},
+            payload={"channel": row.recipient, "error": code},
         )
         for manager in digest_store.channel_managers(s, channel=row.recipient)
     ]
