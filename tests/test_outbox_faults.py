@@ -281,3 +281,19 @@ def test_a_history_check_that_keeps_failing_gives_up_in_the_end(slack, emu, hand
         ).one()
     assert row.status == "failed" and "gave up" in row.last_error
     assert len(emu.messages(DEPARTING)) == 1
+
+
+def test_a_passing_slack_error_in_the_history_check_is_looked_at_again(slack, emu, handoff, clock):
+    """Only answers that cannot change (scope, channel) fail the row; internal_error passes."""
+    emu.on_call = lose_first_answer_to(DEPARTING)
+    start(slack)
+    emu.on_call = None
+    emu.fail("conversations.history", error="internal_error", times=1)  # HTTP 200, ok: false
+    [row] = pending(handoff)
+    clock.set(row.due_at)
+    tick(handoff)
+    [row] = pending(handoff)
+    assert row.uncertain and "internal_error" in row.last_error
+    clock.set(row.due_at)
+    tick(handoff)
+    assert pending(handoff) == [] and len(emu.messages(DEPARTING)) == 1

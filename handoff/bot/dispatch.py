@@ -59,6 +59,10 @@ NOTICES = ("cancelled", "moved", "closed")
 HISTORY_PAGES = 25
 DOC_KINDS = ("not_ready", "doc")  # rendered from the knowledge document
 UNREACHABLE = frozenset({"user_not_found", "users_not_found", "account_inactive", "user_disabled"})
+# conversations.history answers that will not change by trying again
+HISTORY_REFUSED = frozenset(
+    {"missing_scope", "not_in_channel", "channel_not_found", "is_archived", *UNREACHABLE}
+)
 
 
 @dataclass(frozen=True)
@@ -199,9 +203,6 @@ class Dispatcher:
         now = self.services.clock()
         engine = self.services.engine
         lease = timedelta(seconds=self.services.settings.lease_seconds)
-        if row.attempts > outbox.MAX_ATTEMPTS:  # however the earlier tries ended
-            self._failed(row, f"gave up after {row.attempts - 1} attempts: {row.last_error}")
-            return 0
         try:
             if row.status == "recovering":
                 found = self._already_posted(row)
@@ -212,16 +213,19 @@ class Dispatcher:
                     log.info("outbox %s had already reached Slack", row.key)
                     return 0
         except SlackApiError as exc:
-            if exc.response.status_code == 200 and not exc.response.get("ok", False):
+            error = str(exc.response.get("error") or exc.response.status_code)
+            if error in HISTORY_REFUSED:
                 # Slack will never let us look (a scope missing, the channel gone): posting
                 # blind could send it twice, so the row fails and someone is told
-                error = str(exc.response.get("error"))
                 self._failed(row, f"history check refused: {error}")
-                return 0
-            self._retry(row, f"history check: {exc.response.get('error')}", uncertain=True)
+            else:
+                self._retry_or_give_up(row, f"history check: {error}", wait=retry_after(exc))
             return 0
         except Exception as exc:  # cut short, unreadable: look again next time
-            self._retry(row, f"history check: {type(exc).__name__}: {exc}", uncertain=True)
+            self._retry_or_give_up(row, f"history check: {type(exc).__name__}: {exc}")
+            return 0
+        if row.attempts > outbox.MAX_ATTEMPTS:
+            self._failed(row, f"gave up after {row.attempts - 1} attempts: {row.last_error}")
             return 0
         try:
             args, reason = self.render(row, context or self.load([row]))
@@ -295,6 +299,13 @@ class Dispatcher:
             **args,
         )
         return {"channel": resp.get("channel"), "ts": resp.get("ts")}
+
+    def _retry_or_give_up(self, row: Outbox, error: str, wait: timedelta | None = None) -> None:
+        """The look into Slack failed again: try later, until the row has had its tries."""
+        if row.attempts > outbox.MAX_ATTEMPTS:
+            self._failed(row, f"gave up after {row.attempts - 1} attempts: {error}")
+        else:
+            self._retry(row, error, uncertain=True, wait=wait)
 
     def _retry(
         self, row: Outbox, error: str, *, uncertain: bool, wait: timedelta | None = None
