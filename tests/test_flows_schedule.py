@@ -312,3 +312,12 @@ def test_a_start_date_cannot_be_moved_further_back_than_the_start_form_allows():
     assert move_errors(planned=True, new_date=today - timedelta(days=1), today=today) == {
         "handoff_date": "date_past"
     }
+
+
+def test_a_compressed_plan_does_not_repeat_its_warning_once_the_first_milestone_is_done():
+    f = replace(facts(today=date(2027, 3, 24)), ready=False)
+    due, _ = decide(f, now=at(2027, 3, 1, 8), known=set())
+    known = {d.key for d in due}
+    done = replace(f, tasks=tuple(replace(k, done=k.milestone == "customer_comm") for k in f.tasks))
+    again, _ = decide(done, now=at(2027, 3, 1, 9), known=known)
+    assert warnings(again) == []

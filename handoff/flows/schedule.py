@@ -140,9 +140,7 @@ def plan_messages(f: Facts) -> list[Due]:
             continue
         tz = f.zones.get(task.assignee)
         # what was already due when the transition started goes out at once, in plan order
-        first = (
-            f.created_at if task.compressed else max(cal.send_time(task.due_on, tz), f.created_at)
-        )
+        first = first_nudge(f, task)
         out.append(
             Due(
                 task_key(f.id, task, "milestone"),
@@ -248,33 +246,53 @@ def readiness_warnings(f: Facts, planned: list[Due]) -> list[Due]:
     document is not ready, both owners and the manager are told (once per milestone)."""
     if f.ready:
         return []
-    first: dict[str, Due] = {}
+    open_now = {d.milestone for d in planned if d.kind == "milestone"}
+    first: dict[str, tuple[datetime, TaskFacts]] = {}  # milestone → its first nudge, done or not
     facing = customer_facing(f)
-    for d in planned:
-        if d.kind != "milestone" or d.milestone not in facing:
+    for task in f.tasks:
+        if task.milestone not in facing or task.assignee in f.unreachable:
             continue
-        if d.milestone not in first or d.due_at < first[d.milestone].due_at:
-            first[d.milestone] = d
+        at = first_nudge(f, task)
+        if task.milestone not in first or at < first[task.milestone][0]:
+            first[task.milestone] = (at, task)
     people = [k.assignee for k in sorted(f.tasks, key=lambda k: k.seq) if k.role != Role.MANAGER]
     recipients = [u for u in dict.fromkeys([*people, f.manager]) if u and u not in f.unreachable]
     out = []
     told: set[tuple[str, datetime]] = set()
-    for key, d in sorted(first.items(), key=lambda kv: kv[1].seq):
-        task = next(k for k in f.tasks if k.id == d.task_id)
+    for key, (nudged, task) in sorted(first.items(), key=lambda kv: kv[1][1].seq):
         for user in recipients:
             # at 09:00 in each reader's zone, not before the milestone's first nudge
             at = (
-                d.due_at
+                nudged
                 if task.compressed
-                else max(d.due_at, f.calendar.send_time(task.due_on, f.zones.get(user)))
+                else max(nudged, f.calendar.send_time(task.due_on, f.zones.get(user)))
             )
-            if (user, at) in told:  # a compressed plan: one warning says what is missing
+            # a compressed plan: one warning says what is missing, even once the milestone
+            # that gave it is done (its time is still taken)
+            if (user, at) in told:
                 continue
             told.add((user, at))
-            out.append(
-                Due(f"t{f.id}:{key}:not_ready:{user}", user, "not_ready", at, None, key, d.seq)
-            )
+            if key in open_now:
+                out.append(
+                    Due(
+                        f"t{f.id}:{key}:not_ready:{user}",
+                        user,
+                        "not_ready",
+                        at,
+                        None,
+                        key,
+                        task.seq,
+                    )
+                )
     return out
+
+
+def first_nudge(f: Facts, task: TaskFacts) -> datetime:
+    """When a task's milestone nudge goes out: at once if the plan started late, else 09:00 on
+    its day in the assignee's zone (never before the transition began)."""
+    if task.compressed:
+        return f.created_at
+    return max(f.calendar.send_time(task.due_on, f.zones.get(task.assignee)), f.created_at)
 
 
 def _manages_self(f: Facts) -> bool:
