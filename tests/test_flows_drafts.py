@@ -166,6 +166,12 @@ def test_the_meeting_is_suggested_inside_everyones_working_day():
     # organised from New York: 10:00 there is 16:00 in Berlin, still inside both days
     assert flow.meeting_start(day, new_york, [new_york, berlin]) == utc("2026-12-28T15:00+00:00")
     assert flow.meeting_start(day, "Europe/London", [berlin]) == utc("2026-12-28T10:00+00:00")
+    # Friday afternoon in Los Angeles is Saturday in Sydney: no slot, 10:00 for the organiser
+    los_angeles, sydney = "America/Los_Angeles", "Australia/Sydney"
+    friday = date(2027, 1, 8)
+    assert flow.meeting_start(friday, los_angeles, [los_angeles, sydney]) == utc(
+        "2027-01-08T18:00+00:00"
+    )
     # Berlin and Tokyo share no working hour: 10:00 for the organiser
     assert flow.meeting_start(day, berlin, [berlin, tokyo]) == utc("2026-12-28T09:00+00:00")
 

@@ -244,21 +244,27 @@ def may_receive(t: TransitionFacts, user_id: str) -> bool:
 def meeting_start(day: date, organiser_tz: str | None, zones: Sequence[str | None]) -> datetime:
     """The suggested start of the joint meeting, as UTC: the first half hour from INVITE_HOUR
     (then from 09:00) in the organiser's zone at which the 30 minutes lie within 09:00–17:00
-    for every attendee in their own zone; INVITE_HOUR when their working days do not meet."""
+    of a weekday for every attendee in their own zone; INVITE_HOUR when their working days do
+    not meet."""
     org = zone(organiser_tz)
     first = INVITE_HOUR * 60
     slots = [*range(first, 17 * 60, 30), *range(9 * 60, first, 30)]
     for minutes in slots:
         begin = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=org)
         end = begin + timedelta(minutes=INVITE_MINUTES)
-        if all(_in_work_day(begin, end, z) for z in zones):
+        if all(_in_work_day(begin, end, z) for z in zones if z):  # an unknown zone: no limit
             return begin.astimezone(UTC)
     return datetime.combine(day, time(INVITE_HOUR), tzinfo=org).astimezone(UTC)
 
 
 def _in_work_day(begin: datetime, end: datetime, tz: str | None) -> bool:
     b, e = begin.astimezone(zone(tz)), end.astimezone(zone(tz))
-    return b.date() == e.date() and WORK_DAY[0] <= b.time() and e.time() <= WORK_DAY[1]
+    return (
+        b.date() == e.date()
+        and b.weekday() < 5  # Monday to Friday where the attendee is
+        and WORK_DAY[0] <= b.time()
+        and e.time() <= WORK_DAY[1]
+    )
 
 
 def invite_attendees(t: TransitionFacts) -> tuple[str, ...]:
