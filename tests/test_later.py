@@ -6,6 +6,8 @@ import json
 import logging
 import threading
 
+import pytest
+
 from handoff.bot.services import Later
 from tests.conftest import MANAGER, NEW
 from tests.test_start_e2e import start
@@ -28,6 +30,11 @@ def test_inline_work_runs_at_once_in_the_callers_thread():
     seen = []
     Later(inline=True)("k", lambda: seen.append(threading.current_thread().name))
     assert seen == [threading.current_thread().name]
+
+
+def test_inline_work_that_fails_fails_where_it_was_asked_for():
+    with pytest.raises(ZeroDivisionError):
+        Later(inline=True)("k", lambda: 1 / 0)
 
 
 def test_work_queued_again_under_a_waiting_key_replaces_it_and_keeps_its_place():

@@ -200,7 +200,7 @@ def register(app: Any, services: Services, dispatcher: Dispatcher) -> None:
     def claim(user: str, view: dict, meta: dict) -> tuple[bool, importer.Checked | None] | None:
         """The preview's checked file, claimed once (Staging.claim); None, and nothing claimed,
         when the one pressing is not the one who uploaded the file."""
-        if meta.get("user") != user:
+        if meta.get("user", user) != user:  # a preview shown before uploaders were kept: theirs
             log.warning("bulk: %s pressed %s's preview %s", user, meta.get("user"), view.get("id"))
             return None
         return staging.claim(view["id"])

@@ -57,7 +57,7 @@ def plan(
                         due, next_at = decide(f, now=now, known=known[t.id])
                         added += outbox.enqueue(s, messages=[_message(t.id, d) for d in due])
                         if touched is not None and any(d.kind in HOME_KINDS for d in due):
-                            touched.update((t.departing_owner, t.new_owner, t.manager))
+                            touched.update((t.departing_owner, t.new_owner, t.manager, t.creator))
                         record_flags(s, t.id, due, now)
                         check_at = watch_mistakes(s, f, now)
                         if check_at is not None and (next_at is None or check_at < next_at):

@@ -36,7 +36,8 @@ class Later:
     Work is keyed: work queued again under a key that is still waiting replaces it and keeps
     its place, so under load each user's Home is drawn once, from the newest state, and a
     burst of changes costs the listeners nothing after their ack. A failure is logged and the
-    next piece runs. `inline=True` runs each piece at once in the caller's thread (tests, demo).
+    next piece runs. `inline=True` runs each piece at once in the caller's thread and lets its
+    failure propagate (tests, demo).
     """
 
     def __init__(self, *, inline: bool = False, name: str = "later") -> None:
@@ -49,8 +50,8 @@ class Later:
 
     def __call__(self, key: Hashable, work: Callable[[], None]) -> None:
         """Do `work` soon (at once when inline); it replaces work still waiting under `key`."""
-        if self.inline:
-            self._run(key, work)
+        if self.inline:  # tests and the demo: a failure surfaces where it happened
+            work()
             return
         with self._cond:
             if self._closed:
