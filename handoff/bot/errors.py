@@ -10,6 +10,7 @@ from slack_bolt import Ack, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
+from handoff.bot.reply import answer_privately
 from handoff.bot.services import Services
 from handoff.messages import blocks
 from handoff.messages.i18n import catalog, text
@@ -63,14 +64,8 @@ def register(app: Any, services: Services) -> None:
 
     def tell(client: WebClient, respond: Respond | None, user: str | None, mrkdwn: str) -> None:
         """Ephemeral through the response_url when there is one, else a DM; never raises."""
-        answer = blocks.note_message(mrkdwn)
         try:
-            if respond is not None and respond.response_url:
-                sent = respond(response_type="ephemeral", replace_original=False, **answer)
-                if sent.status_code == 200:
-                    return
-            if user:
-                client.chat_postMessage(channel=user, **answer)
+            answer_privately(respond, client, user, blocks.note_message(mrkdwn))
         except Exception as exc:  # Slack itself may be what failed
             log.warning("could not tell %s about the failure: %s", user, exc)
 

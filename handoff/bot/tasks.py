@@ -8,11 +8,11 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from handoff.bot import home
 from handoff.bot.dispatch import Dispatcher
 from handoff.bot.parse import int_or_none, move_date, note_text
+from handoff.bot.reply import answer_privately
 from handoff.bot.scheduler import run_now
 from handoff.bot.services import Services
 from handoff.flows.calendar import local_today
@@ -35,11 +35,8 @@ def _tell(respond: Respond, client: WebClient, user: str, mrkdwn: str) -> None:
 
 
 def _answer(respond: Respond, client: WebClient, user: str, answer: dict[str, Any]) -> None:
-    """An answer only the clicking user sees: ephemeral where Slack gave a response_url."""
-    try:
-        respond(response_type="ephemeral", replace_original=False, **answer)
-    except (ValueError, SlackApiError):  # no response_url (App Home): a DM instead
-        client.chat_postMessage(channel=user, **answer)
+    """An answer only the clicking user sees."""
+    answer_privately(respond, client, user, answer)
 
 
 def notices(t: Transition, kind: str, by: str, now: Any, tag: str = "") -> list[outbox.Message]:
