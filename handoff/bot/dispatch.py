@@ -27,7 +27,7 @@ from handoff.messages import blocks, export, nudges
 from handoff.messages import digest as digest_messages
 from handoff.messages import knowledge as kb
 from handoff.messages import metrics as metrics_messages
-from handoff.messages.i18n import catalog, knowledge, lang_of, text
+from handoff.messages.i18n import catalog, knowledge, text
 from handoff.messages.ics import filename as invite_filename
 from handoff.messages.text import user_ref
 from handoff.storage import digest as digest_store
@@ -405,11 +405,7 @@ class Dispatcher:
             answer, _ = build_digest(self.services, payload["scope"], self.services.settings.lang)
             return answer, "" if answer else "nothing to report"
         person = context.people.get(row.recipient)
-        lang = lang_of(
-            chosen=person.lang if person else "",
-            locale=person.locale if person else "",
-            default=self.services.settings.lang,
-        )
+        lang = self.services.lang_of(person)
         if row.kind == "digest_failed":
             return digest_messages.digest_failed(payload["channel"], payload["error"], lang), ""
         t = context.transitions.get(row.transition_id) if row.transition_id else None
